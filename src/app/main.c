@@ -1,12 +1,41 @@
+/* camrtc: a small, fast WebRTC camera stack with KVS-compatible signaling. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "app/app.h"
+
+static const char usage[] =
+"usage: camrtc <command> [options]\n"
+"\n"
+"commands:\n"
+"  signaling   run the local KVS-compatible signaling service\n"
+"\n"
+"Run 'camrtc <command> --help' for a command's options.\n";
+
+int app_fail(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "camrtc %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return 2;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0) {
-        printf("usage: camrtc <signaling|master|viewer> [options]\n");
-        return argc < 2 ? 2 : 0;
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return 2;
     }
-    fprintf(stderr, "camrtc: unknown command '%s'\n", argv[1]);
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "signaling"))
+        return camrtc_cmd_signaling(argc - 1, argv + 1);
+    fprintf(stderr, "camrtc: unknown command '%s'\n%s", argv[1], usage);
     return 2;
 }

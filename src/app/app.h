@@ -1,0 +1,11 @@
+/* The camrtc command's subcommands. */
+#ifndef CAMRTC_APP_H
+#define CAMRTC_APP_H
+
+/* Print "camrtc <cmd>: <reason>" on stderr and return the exit status for unusable configuration (2). */
+int app_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* `camrtc signaling [options]` */
+int camrtc_cmd_signaling(int argc, char **argv);
+
+#endif
