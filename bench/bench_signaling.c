@@ -14,6 +14,7 @@
  * idle:       connect everything, print {"event":"connected",...}, stay --hold-s seconds.
  */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -374,6 +375,7 @@ int main(int argc, char **argv)
     };
     const char *chan_file = NULL;
     int max_channels = 1000;
+    signal(SIGPIPE, SIG_IGN);
     B.mode = "latency";
     B.n_viewers = 10;
     B.messages = 200;

@@ -34,7 +34,7 @@ extern "C" {
  * against the CA, is valid for >= 1 more day and covers every host; otherwise the
  * leaf is regenerated (and the CA too when it is missing, broken or expires
  * within 30 days, so a CA already trusted by a browser survives leaf renewals).
- * dir is created (0700) if missing. Keys are written with mode 0600, certificates
+ * dir and missing parents are created (mode 0700). Keys are written with mode 0600, certificates
  * 0644, each through a temporary file renamed into place.
  * The CA has basicConstraints CA:TRUE, keyUsage keyCertSign|cRLSign; the leaf has
  * CA:FALSE, keyUsage digitalSignature, extendedKeyUsage serverAuth,

@@ -113,14 +113,15 @@ typedef struct camrtc_sigv4_verify_result {
  *
  * Checks, in order: one auth mechanism present (else 403
  * MissingAuthenticationTokenException); well-formed parameters, algorithm
- * AWS4-HMAC-SHA256, X-Amz-Date, SignedHeaders containing host (else 400
- * IncompleteSignatureException); the access key id (403
- * UnrecognizedClientException); the session token when cfg->creds has one (403
- * UnrecognizedClientException); scope date, region, service and terminator (403
- * InvalidSignatureException); X-Amz-Expires in 1..max_expires_s (400); the time
- * window (403 InvalidSignatureException "Signature expired: ..." or "Signature not
- * yet current: ..."); the signature, compared in constant time (403
- * InvalidSignatureException).
+ * AWS4-HMAC-SHA256, X-Amz-Date, X-Amz-Expires in 1..max_expires_s, SignedHeaders
+ * lowercase, sorted and containing host (else 400 IncompleteSignatureException);
+ * the access key id (403 UnrecognizedClientException); the session token when
+ * cfg->creds has one (403 UnrecognizedClientException); scope date, region,
+ * service and terminator (403 InvalidSignatureException); the time window (403
+ * InvalidSignatureException "Signature expired: ..." or "Signature not yet
+ * current: ..."); the signature, compared in constant time (403
+ * InvalidSignatureException). The message may echo parts of the request
+ * (sanitised, truncated) but never the secret or the expected signature.
  * Returns CAMRTC_OK (res->http_status 0), CAMRTC_EPROTO (400), CAMRTC_EAUTH (403),
  * CAMRTC_EEXPIRED (403, time window), CAMRTC_EINVAL (bad cfg), CAMRTC_ENOMEM. */
 int camrtc_sigv4_verify(const camrtc_sigv4_request *req, const camrtc_sigv4_verify_config *cfg,

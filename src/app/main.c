@@ -1,4 +1,5 @@
 /* camrtc: a small, fast WebRTC camera stack with KVS-compatible signaling. */
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,6 +27,8 @@ int app_fail(const char *cmd, const char *fmt, ...)
 
 int main(int argc, char **argv)
 {
+    /* libuv writes with write(2): a peer that went away must give EPIPE, not kill us. */
+    signal(SIGPIPE, SIG_IGN);
     if (argc < 2) {
         fputs(usage, stderr);
         return 2;

@@ -19,6 +19,7 @@
 
 #include "camrtc/codec.h"
 #include "camrtc/error.h"
+#include "camrtc/str.h"
 #include "camrtc/time.h"
 #include "crypto/cert_int.h"
 
@@ -276,6 +277,27 @@ static int make_leaf(local_state *st, const local_paths *lp, const cert_host *ho
     return rc;
 }
 
+/* mkdir -p with mode 0700 for the directories it creates. */
+static int make_dirs(const char *dir)
+{
+    char p[PATH_MAX];
+    if (camrtc_strlcpy(p, dir, sizeof p) < 0)
+        return CAMRTC_EINVAL;
+    for (char *s = p + 1;; s++) {
+        if (*s != '/' && *s != '\0')
+            continue;
+        char c = *s;
+        *s = '\0';
+        if (mkdir(p, 0700) != 0 && errno != EEXIST)
+            return CAMRTC_EIO;
+        *s = c;
+        if (!c)
+            break;
+    }
+    struct stat st;
+    return stat(dir, &st) == 0 && S_ISDIR(st.st_mode) ? CAMRTC_OK : CAMRTC_EIO;
+}
+
 static int make_paths(const char *dir, local_paths *lp)
 {
     /* Room for the longest name plus the ".tmp.XXXXXX" suffix of write_atomic. */
@@ -316,8 +338,8 @@ int camrtc_cert_ensure_local_ca(const char *dir, const char *const *hosts, size_
     int rc = make_paths(dir, lp);
     if (rc < 0) {
         set_err(err, errsz, rc, "directory name too long");
-    } else if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-        rc = set_err(err, errsz, CAMRTC_EIO, "cannot create %s: %s", dir, strerror(errno));
+    } else if (make_dirs(dir) < 0) {
+        rc = set_err(err, errsz, CAMRTC_EIO, "cannot create directory %s: %s", dir, strerror(errno));
     }
     if (rc < 0) {
         free(lp);

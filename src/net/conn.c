@@ -14,7 +14,7 @@
 
 /* Keepalive probes find peers that vanished without a FIN or RST. */
 #define NET_KEEPALIVE_S 60
-/* A single write bigger than this is refused (uv_buf_t lengths are unsigned int). */
+/* A single write bigger than this is refused (libuv counts bytes in int and unsigned). */
 #define NET_MAX_WRITE ((size_t)INT_MAX)
 /* Bound on TLS records decrypted from one read: far above what 64 KiB can hold. */
 #define NET_MAX_RECORDS 100000
@@ -330,7 +330,9 @@ static void tls_failed(camrtc_conn *c, int err)
     CAMRTC_LOGW(c->log, MOD, "TLS with %s failed: %s", who, *why ? why : camrtc_strerror(err));
     if (err == CAMRTC_ECLOSED)
         err = CAMRTC_ETLS;
-    flush_tls(c); /* the alert telling the peer why */
+    if (c->err == 0)
+        c->err = err; /* a failing alert flush must not hide the TLS reason */
+    flush_tls(c);     /* the alert telling the peer why */
     conn_finish(c, err);
 }
 

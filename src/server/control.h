@@ -5,7 +5,7 @@
  * DescribeSignalingChannel, DeleteSignalingChannel, ListSignalingChannels,
  * GetSignalingChannelEndpoint; and of the Kinesis Video Signaling API
  * (2019-12-04): GetIceServerConfig, whose TURN credentials follow the
- * "REST API for access to TURN services" scheme (draft-uberti-behave-turn-rest-00
+ * "REST API for access to TURN services" scheme (draft-uberti-rtcweb-turn-rest-00
  * section 2.2, coturn's use-auth-secret): username "<expiry>:<user>", password
  * base64(HMAC-SHA1(secret, username)).
  *

@@ -3,7 +3,7 @@
 // pagination, endpoints, TURN credentials, AWS-shaped errors, SigV4 refusals,
 // clock-skew correction from the Date header, and persistence across restarts.
 import {
-  requireDeps, Suite, startServer, tempDir, check, eq, rejects, turnPassword, REGION, LOCAL_PAIR,
+  requireDeps, Suite, startServer, tempDir, check, eq, rejects, turnPassword, loopback, REGION, LOCAL_PAIR,
 } from './lib.mjs';
 
 const BIN = requireDeps();
@@ -21,7 +21,7 @@ const stateDir = tempDir('control');
 const st = {};
 
 const client = (srv, opts = {}) => new kv.KinesisVideoClient({
-  region: REGION, endpoint: srv.url, credentials: { ...CREDS, sessionToken: TOKEN }, maxAttempts: 1, ...opts,
+  region: REGION, endpoint: loopback(srv.url), credentials: { ...CREDS, sessionToken: TOKEN }, maxAttempts: 1, ...opts,
 });
 const send = (c, Cmd, input) => c.send(new Cmd(input));
 
@@ -150,7 +150,7 @@ function checkIce(r, clientIdRe) {
 
 suite.test('GetIceServerConfig on the returned HTTPS endpoint: time-limited TURN credentials', async () => {
   const sc = new kvs.KinesisVideoSignalingClient({
-    region: REGION, endpoint: st.https, credentials: { ...CREDS, sessionToken: TOKEN }, maxAttempts: 1,
+    region: REGION, endpoint: loopback(st.https), credentials: { ...CREDS, sessionToken: TOKEN }, maxAttempts: 1,
   });
   const r = await sc.send(new kvs.GetIceServerConfigCommand({ ChannelARN: st.arnA, ClientId: 'viewer-1', Service: 'TURN' }));
   checkIce(r, /^viewer-1$/);
@@ -271,10 +271,10 @@ suite.test('restart with the same state dir keeps the channels and their ARNs', 
 
 suite.test('no credentials given: the documented local pair works, others do not', async () => {
   const srv = await startServer(BIN, { stateDir: tempDir('local') });
-  const c = new kv.KinesisVideoClient({ region: REGION, endpoint: srv.url, credentials: LOCAL_PAIR, maxAttempts: 1 });
+  const c = new kv.KinesisVideoClient({ region: REGION, endpoint: loopback(srv.url), credentials: LOCAL_PAIR, maxAttempts: 1 });
   const r = await c.send(new kv.CreateSignalingChannelCommand({ ChannelName: 'local' }));
   check(/^arn:aws:kinesisvideo:us-west-2:111122223333:channel\/local\/\d{13}$/.test(r.ChannelARN), `ARN ${r.ChannelARN}`);
-  const bad = new kv.KinesisVideoClient({ region: REGION, endpoint: srv.url, credentials: CREDS, maxAttempts: 1 });
+  const bad = new kv.KinesisVideoClient({ region: REGION, endpoint: loopback(srv.url), credentials: CREDS, maxAttempts: 1 });
   const e = await rejects(bad.send(new kv.ListSignalingChannelsCommand({})), 'other key on the local pair server');
   eq(e.$metadata?.httpStatusCode, 403, `other key (${e.name}): HTTP status`);
   await srv.stop();

@@ -7,7 +7,7 @@ import WS from 'ws';
 import * as kv from '@aws-sdk/client-kinesis-video';
 import * as kvsig from '@aws-sdk/client-kinesis-video-signaling';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { Collector, AssertionError, REGION } from './lib.mjs';
+import { Collector, AssertionError, REGION, loopback } from './lib.mjs';
 
 const require = createRequire(import.meta.url);
 export const { SignalingClient, SigV4RequestSigner, Role } = require('amazon-kinesis-video-streams-webrtc');
@@ -38,7 +38,7 @@ export function wsSigner(creds, region = REGION) {
 
 export function controlClient(srv, credentials, opts = {}) {
   return new kv.KinesisVideoClient({
-    region: REGION, endpoint: srv.url, credentials, maxAttempts: 1,
+    region: REGION, endpoint: loopback(srv.url), credentials, maxAttempts: 1,
     ...(srv.ca ? { requestHandler: new NodeHttpHandler({ httpsAgent: new https.Agent({ ca: srv.ca }) }) } : {}),
     ...opts,
   });
@@ -46,7 +46,7 @@ export function controlClient(srv, credentials, opts = {}) {
 
 export function signalingControlClient(srv, endpoint, credentials) {
   return new kvsig.KinesisVideoSignalingClient({
-    region: REGION, endpoint, credentials, maxAttempts: 1,
+    region: REGION, endpoint: loopback(endpoint), credentials, maxAttempts: 1,
     ...(srv.ca ? { requestHandler: new NodeHttpHandler({ httpsAgent: new https.Agent({ ca: srv.ca }) }) } : {}),
   });
 }
@@ -81,7 +81,7 @@ export class Peer {
     this.clientId = clientId;
     this.sc = new SignalingClient({
       channelARN: channel.arn,
-      channelEndpoint: channel.ep[role].WSS,
+      channelEndpoint: loopback(channel.ep[role].WSS),
       role,
       clientId: role === 'VIEWER' ? clientId : undefined,
       region: REGION,

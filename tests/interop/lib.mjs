@@ -79,6 +79,18 @@ export function withTimeout(promise, ms, what) {
 // ---------------------------------------------------------------- runner
 
 const cleanups = [];
+const servers = [];
+
+// A server that exited without being asked to is the most useful fact in a
+// failure report: say so once, with the end of its log.
+function reportDeadServers() {
+  for (const srv of servers) {
+    if (srv.exit && !srv.stopping && !srv.reported) {
+      srv.reported = true;
+      console.log(`  !! camrtc signaling (${srv.url}) died: ${JSON.stringify(srv.exit)}; last stderr:\n${srv.stderr.slice(-3000).replace(/^/gm, '  | ')}`);
+    }
+  }
+}
 export function onCleanup(fn) { cleanups.push(fn); }
 
 async function runCleanups() {
@@ -124,6 +136,7 @@ export class Suite {
         failed++;
         console.log(`FAIL ${i + 1} - ${name}: ${describeError(e)}`);
         if (!(e instanceof AssertionError) && e?.stack) console.log(e.stack.split('\n').slice(1, 6).join('\n'));
+        reportDeadServers();
         if (fatal) {
           console.log('(setup failed: skipping the rest)');
           failed += this.tests.length - i - 1;
@@ -132,11 +145,25 @@ export class Suite {
       }
     }
     clearTimeout(overall);
+    if (servers.some((x) => x.exit && !x.stopping)) {
+      failed++;
+      console.log('FAIL - a camrtc signaling process exited on its own during the run');
+      reportDeadServers();
+    }
     await runCleanups();
     console.log(`${this.name}: ${Date.now() - t0} ms`);
     console.log(`${passed} passed, ${failed} failed`);
     process.exit(failed ? 1 : 0);
   }
+}
+
+// Every client must talk to our loopback server: an SDK with no endpoint (say,
+// because an earlier step failed) would go to the real AWS.
+export function loopback(endpoint) {
+  if (typeof endpoint !== 'string' || !/^(https?|wss?):\/\/127\.0\.0\.1:\d+(\/|$)/.test(endpoint)) {
+    throw new AssertionError(`refusing to use a non-loopback endpoint: ${endpoint}`);
+  }
+  return endpoint;
 }
 
 export function describeError(e) {
@@ -201,8 +228,10 @@ export async function startServer(bin, { stateDir, args = [], env = {}, startMs 
     exited.then((x) => reject(new AssertionError(`camrtc signaling exited before it was ready (${JSON.stringify(x)}): ${srv.stderr.slice(-2000)}`)));
     proc.on('error', reject);
   });
+  servers.push(srv);
   srv.stop = async (signal = 'SIGTERM') => {
     if (srv.exit) return srv.exit;
+    srv.stopping = true;
     proc.kill(signal);
     const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
     const r = await exited;

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import https from 'node:https';
 import {
   requireDeps, Suite, startServer, tempDir, check, eq, rejects, turnPassword, adminAnnounce, presign, RawClient,
-  REGION,
+  loopback, REGION,
 } from './lib.mjs';
 
 const BIN = requireDeps();
@@ -38,7 +38,7 @@ suite.test('start camrtc signaling --tls; it prints an https URL and its CA', as
 }, { fatal: true });
 
 suite.test('without the CA the certificate is not trusted', async () => {
-  const untrusted = new kv.KinesisVideoClient({ region: REGION, endpoint: st.srv.url, credentials: CREDS, maxAttempts: 1 });
+  const untrusted = new kv.KinesisVideoClient({ region: REGION, endpoint: loopback(st.srv.url), credentials: CREDS, maxAttempts: 1 });
   const e = await rejects(untrusted.send(new kv.ListSignalingChannelsCommand({})), 'TLS without the CA');
   check(/certificate|self.signed|issuer/i.test(`${e.code} ${e.message}`), `unexpected error: ${e.code} ${e.message}`);
   // The certificate names 127.0.0.1 (and chains to the printed CA).

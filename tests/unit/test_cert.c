@@ -310,6 +310,21 @@ TEST(ensure_refuses_bad_arguments)
     CHECK_EQ_INT(rc4, CAMRTC_EIO);
 }
 
+TEST(creates_missing_parent_directories)
+{
+    char nested[128];
+    snprintf(nested, sizeof nested, "%s/a/b", dir);
+    camrtc_rng rng;
+    camrtc_rng_init(&rng);
+    char err[256] = "";
+    int rc = camrtc_cert_ensure_local_ca(nested, NULL, 0, &rng, err, sizeof err);
+    camrtc_rng_free(&rng);
+    CHECK_EQ_INT(rc, CAMRTC_OK);
+    CHECK_EQ_INT(file_mode("a/b/server.key"), 0600);
+    CHECK_EQ_INT(file_mode("a/b/ca.pem"), 0644);
+    CHECK_EQ_INT(file_mode("a"), 0700);
+}
+
 TEST(fingerprint_format)
 {
     char fp[CAMRTC_CERT_FINGERPRINT_SIZE];
@@ -377,11 +392,16 @@ TEST(self_signed_der_parses_and_matches_openssl)
 
 static void cleanup(void)
 {
-    static const char *const names[] = {"ca.pem", "ca.key", "server.pem", "server.key", "dtls.der"};
+    /* Files first, then the nested directories, deepest first. */
+    static const char *const names[] = {
+        "ca.pem", "ca.key", "server.pem", "server.key", "dtls.der",
+        "a/b/ca.pem", "a/b/ca.key", "a/b/server.pem", "a/b/server.key", "a/b", "a",
+    };
     char p[128];
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         path_of(p, sizeof p, names[i]);
-        unlink(p);
+        if (unlink(p) != 0)
+            rmdir(p);
     }
     rmdir(dir);
 }
@@ -395,7 +415,8 @@ int main(void)
     }
     int rc = RUN_TESTS(ensure_creates_ca_and_server_files, certificate_profile, second_call_reuses_files,
                        corrupt_server_pem_is_regenerated, other_hosts_give_a_new_leaf,
-                       corrupt_ca_regenerates_everything, ensure_refuses_bad_arguments, fingerprint_format,
+                       corrupt_ca_regenerates_everything, ensure_refuses_bad_arguments,
+                       creates_missing_parent_directories, fingerprint_format,
                        self_signed_der_parses_and_matches_openssl);
     cleanup();
     return rc;

@@ -679,6 +679,72 @@ TEST(abort_resets_peer)
     CHECK(clean);
 }
 
+static void resume_cb(uv_timer_t *t)
+{
+    env *e = t->data;
+    if (e->srv.c)
+        camrtc_conn_read_start(e->srv.c);
+    uv_close((uv_handle_t *)t, NULL);
+}
+
+static void pause_accept(camrtc_listener *l, camrtc_conn *c, void *ud)
+{
+    env *e = ud;
+    sink_accept(l, c, ud);
+    camrtc_conn_read_stop(c);
+    static uv_timer_t resume;
+    uv_timer_init(&e->loop, &resume);
+    resume.data = e;
+    uv_timer_start(&resume, resume_cb, 30, 0);
+}
+
+TEST(read_stop_and_resume)
+{
+    env e;
+    env_init(&e);
+    e.payload = 200000;
+    CHECK_EQ_INT(camrtc_listener_start(&e.loop, "127.0.0.1", 0, NULL, pause_accept, &e, &e.l), 0);
+    static const camrtc_conn_callbacks cb = {write_then_close_open, NULL, cli_close};
+    CHECK_EQ_INT(camrtc_conn_connect(&e.loop, "127.0.0.1", camrtc_listener_port(e.l), NULL, &cb, &e, &e.cli.c), 0);
+    env_run(&e);
+    bool clean = env_done(&e);
+    CHECK(!e.timed_out);
+    CHECK_EQ_INT(e.last_write_rc, CAMRTC_OK);
+    CHECK_EQ_INT(e.srv.count, e.payload);
+    CHECK(e.srv.pattern_ok);
+    CHECK_EQ_INT(e.srv.err, 0);
+    CHECK_EQ_INT(e.cli.err, 0);
+    CHECK(clean);
+}
+
+static void garbage_accept(camrtc_listener *l, camrtc_conn *c, void *ud)
+{
+    hold_accept(l, c, ud);
+    static const char junk[] = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
+    camrtc_conn_write(c, junk, sizeof junk - 1);
+}
+
+TEST(tls_garbage_from_server_is_etls)
+{
+    env e;
+    env_init(&e);
+    CHECK(env_tls(&e, "server.pem", "server.key", "ca.pem"));
+    CHECK_EQ_INT(camrtc_listener_start(&e.loop, "127.0.0.1", 0, NULL, garbage_accept, &e, &e.l), 0);
+    static const camrtc_conn_callbacks cb = {plain_cli_open, NULL, abort_srv_cli_close};
+    CHECK_EQ_INT(camrtc_conn_connect(&e.loop, "127.0.0.1", camrtc_listener_port(e.l), e.ccfg, &cb, &e, &e.cli.c),
+                 0);
+    camrtc_conn_set_log(e.cli.c, &e.log);
+    env_run(&e);
+    bool logged = log_has(&e, "TLS with 127.0.0.1:");
+    bool clean = env_done(&e);
+    CHECK(!e.timed_out);
+    CHECK_EQ_INT(e.cli.opened, 0);
+    CHECK_EQ_INT(e.cli.err, CAMRTC_ETLS);
+    CHECK(strncmp(e.cli.why, "TLS handshake failed: ", 22) == 0);
+    CHECK(logged);
+    CHECK(clean);
+}
+
 /* ---------- memory of idle connections ---------- */
 
 typedef struct mem_env {
@@ -805,5 +871,6 @@ int main(void)
                      echo_ipv6_loopback, connect_refused, bad_arguments, tls_name_mismatch_against_listener,
                      tls_untrusted_against_listener, server_tls_handshake_timeout, client_tls_open_timeout,
                      write_bound_is_elimit, close_flushes_pending_plain, close_flushes_pending_tls,
-                     abort_resets_peer, idle_connection_memory);
+                     abort_resets_peer, read_stop_and_resume, tls_garbage_from_server_is_etls,
+                     idle_connection_memory);
 }
