@@ -724,6 +724,8 @@ camrtc_signaling *camrtc_signaling_start(uv_loop_t *loop, const camrtc_signaling
     }
 
     rc = camrtc_listener_start(loop, s->cfg.listen_host, s->cfg.listen_port, s->tls, on_accept, s, &s->listener);
+    if (rc == CAMRTC_OK)
+        camrtc_listener_set_log(s->listener, log);
     if (rc < 0) {
         snprintf(err, errsz, "cannot listen on %s:%u: %s", s->cfg.listen_host, s->cfg.listen_port,
                  camrtc_strerror(rc));

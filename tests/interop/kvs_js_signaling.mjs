@@ -5,7 +5,7 @@
 // master replacement and the admin announcements.
 import {
   requireDeps, Suite, startServer, tempDir, check, eq, sleep, presign, RawClient, b64json, unb64json,
-  adminAnnounce, httpRequest, withTimeout, REGION,
+  adminAnnounce, httpRequest, withTimeout,
 } from './lib.mjs';
 
 const BIN = requireDeps();
@@ -411,4 +411,3 @@ suite.test('teardown: every SDK client closes, the server stops cleanly', async 
 });
 
 await suite.run();
-void REGION;
