@@ -90,6 +90,7 @@ def run_gen(gen, url, chan_file, label, extra, on_line=None, timeout=180):
 
 
 def bench_impl(label, server_cmd, prefix, gen, make_channels, tmp):
+    res = {}
     server, url = start(taskset(0) + server_cmd, prefix)
     try:
         arns = make_channels(url)
@@ -97,7 +98,6 @@ def bench_impl(label, server_cmd, prefix, gen, make_channels, tmp):
         with open(chan_file, "w") as f:
             f.write("\n".join(arns) + "\n")
         ws_url = url.replace("http://", "ws://")
-        res = {}
         for o in run_gen(gen, ws_url, chan_file, label, ["--mode", "latency", "--viewers", "10", "--messages", "300",
                                                         "--interval-ms", "10"]):
             print(json.dumps(o), flush=True)
@@ -106,6 +106,17 @@ def bench_impl(label, server_cmd, prefix, gen, make_channels, tmp):
                                                         "--viewers", "10", "--window", "16", "--seconds", "5"]):
             print(json.dumps(o), flush=True)
             res["tput"] = o
+    finally:
+        stop(server)
+
+    # Memory on a fresh process, so heap grown by the load above does not hide the cost of a client.
+    server, url = start(taskset(0) + server_cmd, prefix)
+    try:
+        arns = make_channels(url)
+        chan_file = os.path.join(tmp, f"{label}-channels.txt")
+        with open(chan_file, "w") as f:
+            f.write("\n".join(arns) + "\n")
+        ws_url = url.replace("http://", "ws://")
         time.sleep(1)
         before = rss_kb(server.pid)
         seen = {}
@@ -124,9 +135,9 @@ def bench_impl(label, server_cmd, prefix, gen, make_channels, tmp):
              "rss_after_kb": seen.get("rss", 0), "bytes_per_client": round(per)}
         print(json.dumps(o), flush=True)
         res["rss"] = o
-        return res
     finally:
         stop(server)
+    return res
 
 
 def main():
