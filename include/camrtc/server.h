@@ -40,6 +40,7 @@ typedef struct camrtc_signaling_config {
     const char *listen_host;        /* "127.0.0.1" */
     uint16_t listen_port;           /* 8443; 0 = ephemeral */
     const char *public_host;        /* host put in endpoint URLs; NULL = listen host (127.0.0.1 for 0.0.0.0/::) */
+    const char *public_url;         /* base URL to advertise instead (e.g. a proxy's "http://127.0.0.1:9000"); NULL = own */
     const char *state_dir;          /* channels.json and TLS files; NULL = memory only */
     bool tls;                       /* serve https/wss with a local CA created in state_dir */
     const char *region;             /* credential-scope region accepted and put in ARNs */

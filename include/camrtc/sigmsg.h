@@ -148,6 +148,44 @@ int camrtc_sigmsg_parse_sdp_json(const char *json, size_t len, char *type, size_
 int camrtc_sigmsg_parse_candidate_json(const char *json, size_t len, camrtc_buf *candidate, char *sdp_mid,
                                        size_t mid_sz, int *sdp_mline_index);
 
+/* ---- Relaying (the service's hot path) ----
+ *
+ * A client message parsed for forwarding without building a camrtc_sigmsg: the
+ * common shape (a flat object of plain strings) is scanned in place and its
+ * payload is borrowed from the input, so relaying costs one validation pass and
+ * one copy of the payload. Anything else goes through
+ * camrtc_sigmsg_parse_from_client, which stays the reference: results, errors
+ * and reasons are the same either way. */
+typedef struct camrtc_sigmsg_relay {
+    camrtc_sigmsg_type type;
+    char peer_id[CAMRTC_SIGMSG_MAX_ID + 1];        /* RecipientClientId, "" = none */
+    char correlation_id[CAMRTC_SIGMSG_MAX_ID + 1]; /* "" = none */
+    const char *payload;         /* canonical base64, payload_len bytes, not NUL-terminated; borrowed */
+    size_t payload_len;
+    const char *ice_server_list; /* compact JSON (offers only), ice_len bytes; NULL = none; borrowed */
+    size_t ice_len;
+    char *owned_;                /* private: storage the fields may point into */
+    char *owned_ice_;            /* private */
+} camrtc_sigmsg_relay;
+
+/* Parse a client -> service message like camrtc_sigmsg_parse_from_client (same
+ * acceptance, return codes, reason text, and correlation id kept on failure).
+ * out->payload and out->ice_server_list may point into json, which must then
+ * outlive out's use. out is overwritten; call camrtc_sigmsg_relay_clear when
+ * done, whatever this returns. */
+int camrtc_sigmsg_relay_parse(const char *json, size_t len, camrtc_sigmsg_relay *out, char *reason,
+                              size_t reason_sz);
+
+/* Append the service -> client JSON for r, sent by sender_id ("" = the master),
+ * to out: byte for byte what camrtc_sigmsg_write_to_client writes for the same
+ * message with peer_id = sender_id. r and sender_id are borrowed. Returns
+ * CAMRTC_OK; CAMRTC_EINVAL (r not from a successful parse, bad sender id);
+ * CAMRTC_ETOOBIG/CAMRTC_ENOMEM from the buffer. On failure out is left as it was. */
+int camrtc_sigmsg_relay_write(camrtc_buf *out, const camrtc_sigmsg_relay *r, const char *sender_id);
+
+/* Free what r owns and make it empty. r may be NULL. */
+void camrtc_sigmsg_relay_clear(camrtc_sigmsg_relay *r);
+
 /* Free m's owned fields and zero the whole struct. m may be NULL. */
 void camrtc_sigmsg_clear(camrtc_sigmsg *m);
 

@@ -3,7 +3,9 @@
  * A camrtc_tls session never touches a socket: ciphertext from the peer goes in
  * with camrtc_tls_feed, ciphertext to send comes out of camrtc_tls_drain, and
  * plaintext crosses with camrtc_tls_read / camrtc_tls_write. src/net/ wires it
- * to libuv streams. Only TLS 1.2 (RFC 5246) is negotiated.
+ * to libuv streams. Only TLS 1.2 (RFC 5246) is negotiated. Clients may present
+ * a certificate and servers may require one (mutual TLS, RFC 5246 sections
+ * 7.4.4 and 7.4.6), as the AWS IoT credentials provider does.
  *
  * Server identity is checked as RFC 6125 says: a DNS name against the dNSName
  * subjectAltNames (mbedtls, with the CN fallback only when there is no SAN), an
@@ -57,6 +59,26 @@ camrtc_tls_config *camrtc_tls_config_new_server(const char *cert_pem_path, const
  * returns NULL with a one-line reason in err. */
 camrtc_tls_config *camrtc_tls_config_new_client(const char *ca_file, bool verify, camrtc_rng *rng,
                                                 char *err, size_t errsz);
+
+/* Client config for mutual TLS (RFC 5246 section 7.4.6): like
+ * camrtc_tls_config_new_client with verification on, and it also presents the
+ * certificate chain in cert_pem_path (leaf first) signed with the unencrypted
+ * private key in key_pem_path when the server asks for one. This is how AWS IoT
+ * devices authenticate to the IoT credentials provider. rng is borrowed and must
+ * outlive the config. On failure returns NULL with a one-line reason in err. */
+camrtc_tls_config *camrtc_tls_config_new_client_cert(const char *ca_file, const char *cert_pem_path,
+                                                     const char *key_pem_path, camrtc_rng *rng, char *err,
+                                                     size_t errsz);
+
+/* Make a server config ask every client for a certificate (RFC 5246 section
+ * 7.4.4) and refuse the handshake unless one is sent that chains to a CA in the
+ * PEM file ca_file (no name is checked). Call once, before any session is made
+ * on cfg. Returns CAMRTC_OK; CAMRTC_EINVAL (cfg is not a server config, or no
+ * ca_file), CAMRTC_ESTATE (already called), CAMRTC_EIO (cannot read ca_file) or
+ * CAMRTC_ECERT (no certificate in it), with a one-line reason in err. A refused
+ * client then fails the handshake with CAMRTC_ETLS (no certificate) or
+ * CAMRTC_ECERT (not trusted) on the server side. */
+int camrtc_tls_config_require_client_cert(camrtc_tls_config *cfg, const char *ca_file, char *err, size_t errsz);
 
 /* True when cfg makes server sessions. */
 bool camrtc_tls_config_is_server(const camrtc_tls_config *cfg);

@@ -4,7 +4,9 @@
  * the bytes it read from the transport (camrtc_ws_feed), gets whole messages
  * back through callbacks, and moves the bytes to write out with camrtc_ws_drain.
  * The session never touches a socket, a clock or a thread; close timeouts and
- * keepalive timing belong to the caller.
+ * keepalive timing belong to the caller. Between messages, with its output
+ * drained, a session holds nothing beyond its own few hundred bytes, so a
+ * server can keep many idle clients.
  *
  * Implemented: framing and masking (RFC 6455 section 5.2, 5.3), fragmentation
  * and reassembly (5.4), control frames ping/pong/close (5.5), UTF-8 checks on
@@ -43,7 +45,9 @@ typedef struct camrtc_ws camrtc_ws;
 
 /* Event callbacks. Each runs from inside camrtc_ws_feed; the data pointers are
  * valid only during the call. A callback may call camrtc_ws_send_* (the frames
- * are written when feed returns) but must not feed or free the session. */
+ * are written when the callback returns, control frames first; a close sent
+ * from a callback replaces what that callback sent before it) but must not
+ * feed or free the session. */
 typedef struct camrtc_ws_callbacks {
     /* One whole (reassembled) text message, valid UTF-8. May be NULL (dropped). */
     void (*on_text)(void *ud, const uint8_t *data, size_t len);
@@ -101,7 +105,7 @@ int camrtc_ws_send_close(camrtc_ws *ws, uint16_t code, const char *reason);
 
 /* Move all bytes waiting to be sent into out (appends). Returns CAMRTC_OK or an
  * error from out (the bytes then stay queued). The session's own output buffer
- * is released once it is emptied, so an idle session holds no large buffer. */
+ * is released once it is emptied, so an idle session holds no buffer. */
 int camrtc_ws_drain(camrtc_ws *ws, camrtc_buf *out);
 
 /* Bytes waiting to be sent (before drain). */

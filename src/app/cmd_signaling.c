@@ -24,6 +24,7 @@ static const char usage[] =
 "options:\n"
 "  --listen HOST:PORT     address to listen on (default 127.0.0.1:8443; port 0 = any free port)\n"
 "  --public-host HOST     host name put in the endpoint URLs it hands out (default: the listen host)\n"
+"  --public-url URL       base URL to hand out instead (e.g. a proxy in front of it: http://127.0.0.1:9000)\n"
 "  --state-dir DIR        where channels (channels.json) and TLS files live\n"
 "                         (default $XDG_STATE_HOME/camrtc/signaling or ~/.local/state/camrtc/signaling)\n"
 "  --memory               keep channels in memory only (no state directory; not with --tls)\n"
@@ -110,10 +111,11 @@ static int default_state_dir(char *out, size_t outsz)
 
 int camrtc_cmd_signaling(int argc, char **argv)
 {
-    enum { O_LISTEN = 256, O_PUBLIC, O_STATE, O_MEMORY, O_TLS, O_REGION, O_ACCOUNT, O_AK, O_SK, O_TOKEN, O_STUN,
+    enum { O_LISTEN = 256, O_PUBLIC, O_PUBLIC_URL, O_STATE, O_MEMORY, O_TLS, O_REGION, O_ACCOUNT, O_AK, O_SK, O_TOKEN, O_STUN,
            O_TURN, O_TURN_SECRET, O_TURN_USER, O_TURN_PASS, O_ICE_TTL, O_MAX_VIEWERS, O_IDLE, O_MAXDUR, O_NORATE };
     static const struct option opts[] = {
         {"listen", required_argument, 0, O_LISTEN}, {"public-host", required_argument, 0, O_PUBLIC},
+        {"public-url", required_argument, 0, O_PUBLIC_URL},
         {"state-dir", required_argument, 0, O_STATE}, {"memory", no_argument, 0, O_MEMORY},
         {"tls", no_argument, 0, O_TLS}, {"region", required_argument, 0, O_REGION},
         {"account", required_argument, 0, O_ACCOUNT}, {"access-key", required_argument, 0, O_AK},
@@ -155,6 +157,11 @@ int camrtc_cmd_signaling(int argc, char **argv)
             break;
         }
         case O_PUBLIC: cfg.public_host = optarg; break;
+        case O_PUBLIC_URL:
+            if (strncmp(optarg, "http://", 7) && strncmp(optarg, "https://", 8))
+                return app_fail("signaling", "--public-url wants http://HOST:PORT or https://HOST:PORT");
+            cfg.public_url = optarg;
+            break;
         case O_STATE: state_dir = optarg; break;
         case O_MEMORY: memory = true; break;
         case O_TLS: cfg.tls = true; break;

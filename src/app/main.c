@@ -10,6 +10,8 @@ static const char usage[] =
 "usage: camrtc <command> [options]\n"
 "\n"
 "commands:\n"
+"  master      join a signaling channel as its master (the camera)\n"
+"  viewer      join a signaling channel as a viewer\n"
 "  signaling   run the local KVS-compatible signaling service\n"
 "\n"
 "Run 'camrtc <command> --help' for a command's options.\n";
@@ -37,6 +39,10 @@ int main(int argc, char **argv)
         fputs(usage, stdout);
         return 0;
     }
+    if (!strcmp(argv[1], "master"))
+        return camrtc_cmd_peer(argc - 1, argv + 1, false);
+    if (!strcmp(argv[1], "viewer"))
+        return camrtc_cmd_peer(argc - 1, argv + 1, true);
     if (!strcmp(argv[1], "signaling"))
         return camrtc_cmd_signaling(argc - 1, argv + 1);
     fprintf(stderr, "camrtc: unknown command '%s'\n%s", argv[1], usage);

@@ -19,7 +19,9 @@
 struct camrtc_tls_config {
     mbedtls_ssl_config conf;
     mbedtls_x509_crt certs; /* trusted CAs (client) or own chain (server) */
-    mbedtls_pk_context key; /* server only */
+    mbedtls_pk_context key; /* server, and clients with a certificate */
+    mbedtls_x509_crt own;   /* a client's own chain, for mutual TLS */
+    mbedtls_x509_crt client_ca; /* CAs a server trusts for client certificates */
     bool server;
     bool verify;
 };
@@ -72,6 +74,8 @@ static camrtc_tls_config *config_alloc(bool server, camrtc_rng *rng, char *err, 
     mbedtls_ssl_config_init(&cfg->conf);
     mbedtls_x509_crt_init(&cfg->certs);
     mbedtls_pk_init(&cfg->key);
+    mbedtls_x509_crt_init(&cfg->own);
+    mbedtls_x509_crt_init(&cfg->client_ca);
     int ret = mbedtls_ssl_config_defaults(&cfg->conf, server ? MBEDTLS_SSL_IS_SERVER : MBEDTLS_SSL_IS_CLIENT,
                                           MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT);
     if (ret != 0) {
@@ -87,6 +91,34 @@ static camrtc_tls_config *config_alloc(bool server, camrtc_rng *rng, char *err, 
     return cfg;
 }
 
+/* Load a certificate chain and its key into chain/key and make them the
+ * config's own; 0, or -1 with the reason in err. */
+static int load_own(camrtc_tls_config *cfg, mbedtls_x509_crt *chain, const char *cert_pem_path,
+                    const char *key_pem_path, char *err, size_t errsz)
+{
+    int ret = mbedtls_x509_crt_parse_file(chain, cert_pem_path);
+    if (ret != 0) {
+        set_err(err, errsz, "cannot load certificate", cert_pem_path, ret > 0 ? 0 : ret);
+        return -1;
+    }
+    ret = mbedtls_pk_parse_keyfile(&cfg->key, key_pem_path, NULL);
+    if (ret != 0) {
+        set_err(err, errsz, "cannot load key", key_pem_path, ret);
+        return -1;
+    }
+    ret = mbedtls_pk_check_pair(&chain->pk, &cfg->key);
+    if (ret != 0) {
+        set_err(err, errsz, "key does not match certificate", cert_pem_path, 0);
+        return -1;
+    }
+    ret = mbedtls_ssl_conf_own_cert(&cfg->conf, chain, &cfg->key);
+    if (ret != 0) {
+        set_err(err, errsz, "cannot use certificate", cert_pem_path, ret);
+        return -1;
+    }
+    return 0;
+}
+
 camrtc_tls_config *camrtc_tls_config_new_server(const char *cert_pem_path, const char *key_pem_path,
                                                 camrtc_rng *rng, char *err, size_t errsz)
 {
@@ -97,30 +129,11 @@ camrtc_tls_config *camrtc_tls_config_new_server(const char *cert_pem_path, const
     camrtc_tls_config *cfg = config_alloc(true, rng, err, errsz);
     if (!cfg)
         return NULL;
-    int ret = mbedtls_x509_crt_parse_file(&cfg->certs, cert_pem_path);
-    if (ret != 0) {
-        set_err(err, errsz, "cannot load certificate", cert_pem_path, ret > 0 ? 0 : ret);
-        goto fail;
-    }
-    ret = mbedtls_pk_parse_keyfile(&cfg->key, key_pem_path, NULL);
-    if (ret != 0) {
-        set_err(err, errsz, "cannot load key", key_pem_path, ret);
-        goto fail;
-    }
-    ret = mbedtls_pk_check_pair(&cfg->certs.pk, &cfg->key);
-    if (ret != 0) {
-        set_err(err, errsz, "key does not match certificate", cert_pem_path, 0);
-        goto fail;
-    }
-    ret = mbedtls_ssl_conf_own_cert(&cfg->conf, &cfg->certs, &cfg->key);
-    if (ret != 0) {
-        set_err(err, errsz, "cannot use certificate", cert_pem_path, ret);
-        goto fail;
+    if (load_own(cfg, &cfg->certs, cert_pem_path, key_pem_path, err, errsz) != 0) {
+        camrtc_tls_config_free(cfg);
+        return NULL;
     }
     return cfg;
-fail:
-    camrtc_tls_config_free(cfg);
-    return NULL;
 }
 
 camrtc_tls_config *camrtc_tls_config_new_client(const char *ca_file, bool verify, camrtc_rng *rng,
@@ -153,6 +166,47 @@ camrtc_tls_config *camrtc_tls_config_new_client(const char *ca_file, bool verify
     return cfg;
 }
 
+camrtc_tls_config *camrtc_tls_config_new_client_cert(const char *ca_file, const char *cert_pem_path,
+                                                     const char *key_pem_path, camrtc_rng *rng, char *err,
+                                                     size_t errsz)
+{
+    if (!cert_pem_path || !key_pem_path || !rng) {
+        set_err(err, errsz, "missing certificate, key or rng", NULL, 0);
+        return NULL;
+    }
+    camrtc_tls_config *cfg = camrtc_tls_config_new_client(ca_file, true, rng, err, errsz);
+    if (!cfg)
+        return NULL;
+    if (load_own(cfg, &cfg->own, cert_pem_path, key_pem_path, err, errsz) != 0) {
+        camrtc_tls_config_free(cfg);
+        return NULL;
+    }
+    return cfg;
+}
+
+int camrtc_tls_config_require_client_cert(camrtc_tls_config *cfg, const char *ca_file, char *err, size_t errsz)
+{
+    if (!cfg || !cfg->server || !ca_file) {
+        set_err(err, errsz, "client certificates need a server config and a CA file", NULL, 0);
+        return CAMRTC_EINVAL;
+    }
+    if (cfg->client_ca.version != 0) {
+        set_err(err, errsz, "client certificates are already required", NULL, 0);
+        return CAMRTC_ESTATE;
+    }
+    int ret = mbedtls_x509_crt_parse_file(&cfg->client_ca, ca_file);
+    if (ret < 0 || cfg->client_ca.version == 0) {
+        set_err(err, errsz, "cannot load CA file", ca_file, ret < 0 ? ret : 0);
+        mbedtls_x509_crt_free(&cfg->client_ca);
+        mbedtls_x509_crt_init(&cfg->client_ca);
+        return ret == MBEDTLS_ERR_PK_FILE_IO_ERROR || ret == MBEDTLS_ERR_X509_FILE_IO_ERROR ? CAMRTC_EIO
+                                                                                            : CAMRTC_ECERT;
+    }
+    mbedtls_ssl_conf_ca_chain(&cfg->conf, &cfg->client_ca, NULL);
+    mbedtls_ssl_conf_authmode(&cfg->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
+    return CAMRTC_OK;
+}
+
 bool camrtc_tls_config_is_server(const camrtc_tls_config *cfg)
 {
     return cfg && cfg->server;
@@ -165,6 +219,8 @@ void camrtc_tls_config_free(camrtc_tls_config *cfg)
     mbedtls_ssl_config_free(&cfg->conf);
     mbedtls_x509_crt_free(&cfg->certs);
     mbedtls_pk_free(&cfg->key);
+    mbedtls_x509_crt_free(&cfg->own);
+    mbedtls_x509_crt_free(&cfg->client_ca);
     free(cfg);
 }
 

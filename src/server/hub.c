@@ -724,9 +724,11 @@ void sig_hub_message(sig_hub *h, uint64_t conn_id, const char *text, size_t len,
         h->stats.dropped_too_large++;
         return;
     }
-    camrtc_sigmsg m;
+    /* Parsed in place and re-serialized from the input: the payload is
+     * validated once and copied once, into h->out. */
+    camrtc_sigmsg_relay m;
     char reason[128];
-    int rc = camrtc_sigmsg_parse_from_client(text, len, &m, reason, sizeof reason);
+    int rc = camrtc_sigmsg_relay_parse(text, len, &m, reason, sizeof reason);
     if (rc < 0) {
         if (rc == CAMRTC_ETOOBIG)
             h->stats.dropped_too_large++;
@@ -734,6 +736,7 @@ void sig_hub_message(sig_hub *h, uint64_t conn_id, const char *text, size_t len,
             h->stats.dropped_malformed++;
         CAMRTC_LOGD(h->log, MOD, "conn %llu: dropped: %s", (unsigned long long)conn_id, reason);
         send_status(h, c, m.correlation_id, "InvalidArgumentException", reason);
+        camrtc_sigmsg_relay_clear(&m);
         return;
     }
     bool sdp = m.type != CAMRTC_SIGMSG_ICE_CANDIDATE;
@@ -742,52 +745,43 @@ void sig_hub_message(sig_hub *h, uint64_t conn_id, const char *text, size_t len,
         send_status(h, c, m.correlation_id, "ClientLimitExceededException",
                     sdp ? "Exceeded the rate of SDP offers and answers for the connection"
                         : "Exceeded the rate of ICE candidates for the connection");
-        camrtc_sigmsg_clear(&m);
+        camrtc_sigmsg_relay_clear(&m);
         return;
     }
     hub_channel *ch = c->ch;
     hub_conn *to;
-    const char *recipient;
+    const char *recipient, *sender;
     if (c->slot >= 0) {
         /* Everything a viewer sends goes to the master, under the viewer's id. */
         to = ch->master;
         recipient = "";
-        memcpy(m.peer_id, c->client_id, strlen(c->client_id) + 1);
+        sender = c->client_id;
+    } else if (!m.peer_id[0]) {
+        h->stats.dropped_no_recipient++;
+        send_status(h, c, m.correlation_id, "InvalidArgumentException",
+                    "RecipientClientId is required for messages from the master");
+        camrtc_sigmsg_relay_clear(&m);
+        return;
     } else {
-        if (!m.peer_id[0]) {
-            h->stats.dropped_no_recipient++;
-            send_status(h, c, m.correlation_id, "InvalidArgumentException",
-                        "RecipientClientId is required for messages from the master");
-            camrtc_sigmsg_clear(&m);
-            return;
-        }
         to = chan_viewer(ch, m.peer_id);
         recipient = m.peer_id;
+        sender = "";
     }
-    /* The recipient is copied out before peer_id becomes the sender's (none for the master). */
-    char rcpt[CAMRTC_SIGMSG_MAX_ID + 1];
-    memcpy(rcpt, recipient, strlen(recipient) + 1);
-    if (c->slot < 0)
-        m.peer_id[0] = '\0';
     camrtc_buf_reset(&h->out);
-    rc = camrtc_sigmsg_write_to_client(&h->out, &m);
-    char corr[CAMRTC_SIGMSG_MAX_ID + 1];
-    memcpy(corr, m.correlation_id, sizeof corr);
-    camrtc_sigmsg_clear(&m);
+    rc = camrtc_sigmsg_relay_write(&h->out, &m, sender);
     if (rc < 0) {
         h->stats.dropped_too_large++;
-        return;
-    }
-    if (to) {
+    } else if (to) {
         h->stats.messages_routed++;
         send_text(h, to->id, &h->out);
-    } else if (hold(h, ch, rcpt, now)) {
+    } else if (hold(h, ch, recipient, now)) {
         h->stats.messages_held++;
     } else {
         h->stats.dropped_held_full++;
-        send_status(h, c, corr, "ClientLimitExceededException",
+        send_status(h, c, m.correlation_id, "ClientLimitExceededException",
                     "Too many messages waiting for recipients that are not connected");
     }
+    camrtc_sigmsg_relay_clear(&m);
 }
 
 void sig_hub_activity(sig_hub *h, uint64_t conn_id, camrtc_time_us now)

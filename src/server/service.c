@@ -564,6 +564,18 @@ static void on_sweep(uv_timer_t *t)
 
 static int format_endpoints(camrtc_signaling *s, uint16_t port)
 {
+    if (s->cfg.public_url && *s->cfg.public_url) {
+        /* Advertise another base (a proxy in front of us): same scheme pair, its host and port. */
+        const char *rest = strstr(s->cfg.public_url, "://");
+        if (!rest)
+            return CAMRTC_EINVAL;
+        rest += 3;
+        int a = snprintf(s->url, sizeof s->url, "%s://%s", s->cfg.tls ? "https" : "http", rest);
+        int b = snprintf(s->wss_url, sizeof s->wss_url, "%s://%s", s->cfg.tls ? "wss" : "ws", rest);
+        if (a < 0 || (size_t)a >= sizeof s->url || b < 0 || (size_t)b >= sizeof s->wss_url)
+            return CAMRTC_ETOOBIG;
+        return CAMRTC_OK;
+    }
     const char *host = s->cfg.public_host;
     if (!host || !*host) {
         host = s->cfg.listen_host;
@@ -604,6 +616,7 @@ static void copy_config(camrtc_signaling *s, const camrtc_signaling_config *in)
     camrtc_signaling_config *c = &s->cfg;
     c->listen_host = strdup_owned(s, in->listen_host ? in->listen_host : "127.0.0.1");
     c->public_host = strdup_owned(s, in->public_host);
+    c->public_url = strdup_owned(s, in->public_url);
     c->state_dir = strdup_owned(s, in->state_dir);
     c->region = strdup_owned(s, in->region ? in->region : CAMRTC_LOCAL_REGION);
     c->account = strdup_owned(s, in->account ? in->account : CAMRTC_LOCAL_ACCOUNT);
@@ -732,7 +745,7 @@ camrtc_signaling *camrtc_signaling_start(uv_loop_t *loop, const camrtc_signaling
         goto fail;
     }
     if (format_endpoints(s, camrtc_listener_port(s->listener)) < 0) {
-        snprintf(err, errsz, "public host name too long");
+        snprintf(err, errsz, "bad --public-url or public host name too long");
         camrtc_listener_close(s->listener);
         goto fail;
     }

@@ -61,6 +61,124 @@ static int fail(int rc, char *reason, size_t rsz, const char *fmt, ...)
     return rc;
 }
 
+/* ---- byte scanning, 16 bytes at a time ----
+ * Validating the base64 payload and finding the end of plain runs in JSON
+ * strings are the per-byte costs of relaying a message. GCC/Clang vector
+ * extensions keep them plain C (SSE2/NEON where the target has it, scalar code
+ * elsewhere), without intrinsics headers or alignment assumptions. */
+typedef unsigned char v16u __attribute__((vector_size(16)));
+typedef signed char v16s __attribute__((vector_size(16)));
+
+static v16u load16(const unsigned char *p)
+{
+    v16u v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static bool any16(v16u v)
+{
+    uint64_t a, b;
+    memcpy(&a, &v, 8);
+    memcpy(&b, (const unsigned char *)&v + 8, 8);
+    return (a | b) != 0;
+}
+
+/* A byte a JSON string can carry as is: printable ASCII except '"' and '\'. */
+static bool plain_byte(unsigned char c)
+{
+    return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
+
+/* Number of plain bytes at the start of s[0..n). */
+static size_t plain_prefix(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        v16u c = load16(s + i);
+        /* As signed bytes, everything from 0x80 up is negative: one compare for both ends. */
+        if (any16((v16u)(((v16s)c < 0x20) | (c == '"') | (c == '\\'))))
+            break;
+    }
+    while (i < n && plain_byte(s[i]))
+        i++;
+    return i;
+}
+
+/* Checks the whole vector-sized blocks at the start of s[0..n) against the
+ * base64 alphabet (A-Z a-z 0-9 + /), sets *ok, and returns the bytes checked.
+ * Each range test shifts its range to start at -128 so that one signed compare
+ * (what SSE2, AVX2 and NEON have) does it. */
+#define B64_BLOCKS(vu, vs)                                                              \
+    vs good = ~(vs){0};                                                                 \
+    size_t i = 0;                                                                       \
+    for (; n - i >= sizeof(vu); i += sizeof(vu)) {                                      \
+        vu c;                                                                           \
+        memcpy(&c, s + i, sizeof c);                                                    \
+        vs letter = (vs)((c | 0x20) + (0x80 - 'a')); /* A-Z a-z -> -128..-103 */        \
+        vs slash_digit = (vs)(c + (0x80 - '/'));     /* '/' 0-9 (adjacent) -> -128..-118 */ \
+        good &= (letter < -128 + 26) | (slash_digit < -128 + 11) | ((vs)c == '+');      \
+    }                                                                                   \
+    uint64_t w[sizeof(vu) / 8], all = ~(uint64_t)0;                                     \
+    memcpy(w, &good, sizeof w);                                                         \
+    for (size_t k = 0; k < sizeof(vu) / 8; k++)                                         \
+        all &= w[k];                                                                    \
+    *ok = all == ~(uint64_t)0;                                                          \
+    return i
+
+static size_t b64_blocks16(const unsigned char *s, size_t n, bool *ok)
+{
+    B64_BLOCKS(v16u, v16s);
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define HAVE_B64_AVX2 1
+typedef unsigned char v32u __attribute__((vector_size(32)));
+typedef signed char v32s __attribute__((vector_size(32)));
+
+/* The same for CPUs with AVX2, chosen at run time: half the instructions. */
+__attribute__((target("avx2"))) static size_t b64_blocks32(const unsigned char *s, size_t n, bool *ok)
+{
+    B64_BLOCKS(v32u, v32s);
+}
+#endif
+
+/* True when every byte of s[0..n) is in the base64 alphabet. */
+static bool b64_alphabet_only(const unsigned char *s, size_t n)
+{
+    bool ok = true;
+    size_t i = 0;
+#ifdef HAVE_B64_AVX2
+    if (__builtin_cpu_supports("avx2"))
+        i = b64_blocks32(s, n, &ok);
+#endif
+    bool ok16 = true, tail_ok = true;
+    i += b64_blocks16(s + i, n - i, &ok16);
+    if (i < n && n >= 16) {
+        /* The last bytes as one block overlapping checked ones. */
+        b64_blocks16(s + n - 16, 16, &tail_ok);
+        i = n;
+    }
+    unsigned bad = !ok || !ok16 || !tail_ok;
+    for (; i < n; i++) {
+        unsigned char c = s[i];
+        bad |= (unsigned char)((c | 0x20) - 'a') > 25 && (unsigned char)(c - '/') > 10 && c != '+';
+    }
+    return !bad;
+}
+
+/* The 6-bit value of a base64 alphabet character. */
+static unsigned b64_value(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    return c == '+' ? 62 : 63;
+}
+
 /* ---- parsing helpers ---- */
 
 /* Parse len bytes of JSON into an object tree. cJSON 1.7.15's length-bounded
@@ -178,9 +296,9 @@ static int take_text(const cJSON *it, const char *what, char *dst, size_t dsz, c
     return CAMRTC_OK;
 }
 
-/* Checks that s[0..n) is canonical padded base64 decoding to at most
- * CAMRTC_SIGMSG_MAX_PAYLOAD bytes, without a buffer of that size: the decoder
- * runs over slices, and padding is only allowed in the last one. */
+/* Checks that s[0..n) is canonical padded base64 (RFC 4648 section 4: the
+ * alphabet, '=' only as one or two final pad characters, pad bits zero) that
+ * decodes to at most CAMRTC_SIGMSG_MAX_PAYLOAD bytes; nothing is decoded. */
 static int check_base64(const char *s, size_t n)
 {
     if (n % 4)
@@ -190,16 +308,12 @@ static int check_base64(const char *s, size_t n)
         pad = (s[n - 1] == '=') + (s[n - 1] == '=' && s[n - 2] == '=');
     if (n / 4 * 3 - pad > CAMRTC_SIGMSG_MAX_PAYLOAD)
         return CAMRTC_ETOOBIG;
-    uint8_t tmp[768];
-    const size_t slice = sizeof tmp / 3 * 4;
-    for (size_t i = 0; i < n; i += slice) {
-        size_t k = n - i < slice ? n - i : slice;
-        if (i + k < n && memchr(s + i, '=', k))
-            return CAMRTC_EPROTO;
-        int rc = camrtc_base64_decode(s + i, k, tmp, sizeof tmp);
-        if (rc < 0)
-            return CAMRTC_EPROTO;
-    }
+    const unsigned char *p = (const unsigned char *)s;
+    if (!b64_alphabet_only(p, n - pad))
+        return CAMRTC_EPROTO;
+    /* "xy==" keeps 4 bits of y, "xyz=" 2 bits of z: the rest must be zero. */
+    if (pad && (b64_value(p[n - pad - 1]) & (pad == 2 ? 0x0Fu : 0x03u)))
+        return CAMRTC_EPROTO;
     return CAMRTC_OK;
 }
 
@@ -431,56 +545,60 @@ static size_t utf8_len(const unsigned char *s, size_t n)
     return len;
 }
 
-/* Append s[0..n) as the inside of a JSON string. */
+/* Append s[0..n) as the inside of a JSON string: runs of bytes that need no
+ * escaping (plain ASCII and valid UTF-8) are copied whole. */
 static int append_escaped(camrtc_buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *p = (const unsigned char *)s;
-    size_t run = 0, i = 0;
-    int rc = CAMRTC_OK;
-    while (i < n && rc == 0) {
-        unsigned char c = p[i];
+    size_t i = 0;
+    while (i < n) {
+        size_t start = i, elen = 0;
         char esc[8];
-        size_t elen = 0;
-        size_t step = 1;
-        if (c == '"' || c == '\\') {
-            esc[0] = '\\'; esc[1] = (char)c; elen = 2;
-        } else if (c < 0x20) {
-            esc[0] = '\\';
-            switch (c) {
-            case '\b': esc[1] = 'b'; elen = 2; break;
-            case '\f': esc[1] = 'f'; elen = 2; break;
-            case '\n': esc[1] = 'n'; elen = 2; break;
-            case '\r': esc[1] = 'r'; elen = 2; break;
-            case '\t': esc[1] = 't'; elen = 2; break;
-            default:
-                memcpy(esc + 1, "u00", 3);
-                esc[4] = hex[c >> 4];
-                esc[5] = hex[c & 15];
-                elen = 6;
-            }
-        } else if (c >= 0x80) {
-            step = utf8_len(p + i, n - i);
-            if (step == 0) {
+        while (i < n) {
+            i += plain_prefix(p + i, n - i);
+            if (i == n)
+                break;
+            unsigned char c = p[i];
+            if (c >= 0x80) {
+                size_t k = utf8_len(p + i, n - i);
+                if (k) {
+                    i += k;
+                    continue;
+                }
                 memcpy(esc, "\\ufffd", 6);
                 elen = 6;
-                step = 1;
+            } else if (c == '"' || c == '\\') {
+                esc[0] = '\\';
+                esc[1] = (char)c;
+                elen = 2;
+            } else {
+                esc[0] = '\\';
+                elen = 2;
+                switch (c) {
+                case '\b': esc[1] = 'b'; break;
+                case '\f': esc[1] = 'f'; break;
+                case '\n': esc[1] = 'n'; break;
+                case '\r': esc[1] = 'r'; break;
+                case '\t': esc[1] = 't'; break;
+                default:
+                    memcpy(esc + 1, "u00", 3);
+                    esc[4] = hex[c >> 4];
+                    esc[5] = hex[c & 15];
+                    elen = 6;
+                }
             }
+            break;
         }
-        if (elen == 0) {
-            run += step;
-            i += step;
-            continue;
-        }
-        rc = camrtc_buf_append(b, p + i - run, run);
-        if (rc == 0)
+        int rc = camrtc_buf_append(b, p + start, i - start);
+        if (rc == 0 && elen) {
             rc = camrtc_buf_append(b, esc, elen);
-        run = 0;
-        i += step;
+            i++;
+        }
+        if (rc < 0)
+            return rc;
     }
-    if (rc == 0)
-        rc = camrtc_buf_append(b, p + i - run, run);
-    return rc;
+    return CAMRTC_OK;
 }
 
 /* Append ,"key":"value" (no comma when first). */
@@ -731,4 +849,282 @@ void camrtc_sigmsg_clear(camrtc_sigmsg *m)
     free(m->payload);
     free(m->ice_server_list);
     memset(m, 0, sizeof *m);
+}
+
+/* ---- relaying ---- */
+
+enum { FLAT_ABSENT, FLAT_NULL, FLAT_STRING };
+
+/* A member value found by scan_flat: a string's raw bytes, or null. */
+typedef struct flat_val {
+    const char *s;
+    size_t n;
+    int kind;
+} flat_val;
+
+static const char *skip_ws(const char *p, const char *end)
+{
+    while (p < end && (unsigned char)*p <= ' ' && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+        p++;
+    return p;
+}
+
+static uint64_t load8(const char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+/* s[0..n) equals key (n bytes, lower-case letters only) ignoring ASCII case: a
+ * byte ORed with 0x20 equals a lower-case letter only when it is that letter
+ * in either case. Eight bytes at a time (the last word may overlap). */
+static bool key_eq(const char *s, const char *key, size_t n)
+{
+    const uint64_t fold = 0x2020202020202020ull;
+    if (n < 8) {
+        for (size_t i = 0; i < n; i++)
+            if ((s[i] | 0x20) != key[i])
+                return false;
+        return true;
+    }
+    for (size_t i = 0; i + 8 < n; i += 8)
+        if ((load8(s + i) | fold) != load8(key + i))
+            return false;
+    return (load8(s + n - 8) | fold) == load8(key + n - 8);
+}
+
+/* The index of the key s[0..n) matches in keys (lower case), or -1. */
+static int find_key(const char *s, size_t n, const char *const *keys, const uint8_t *key_lens, int nkeys)
+{
+    for (int k = 0; k < nkeys; k++)
+        if (n == key_lens[k] && key_eq(s, keys[k], n))
+            return k;
+    return -1;
+}
+
+/* Scan len bytes as a JSON object whose member values are all strings or null,
+ * strictly (RFC 8259 whitespace only, nothing after the object). Keys and the
+ * values of unlisted keys must be plain (no escapes, control or non-ASCII
+ * bytes). The values of listed keys are returned raw and unchecked: a value
+ * with an escape ends at the escaped quote, so the caller must refuse any byte
+ * outside what it accepts (its validation is stricter than "plain"). Returns
+ * false for anything else, malformed or only unusual (numbers, nesting, escapes,
+ * a listed key twice): the reference parser then decides and explains. */
+static bool scan_flat(const char *json, size_t len, const char *const *keys, const uint8_t *key_lens, int nkeys,
+                      flat_val *vals)
+{
+    const char *p = json, *end = json + len;
+    for (int k = 0; k < nkeys; k++)
+        vals[k].kind = FLAT_ABSENT;
+    p = skip_ws(p, end);
+    if (p == end || *p != '{')
+        return false;
+    p = skip_ws(p + 1, end);
+    if (p < end && *p == '}')
+        return skip_ws(p + 1, end) == end;
+    for (;;) {
+        if (p == end || *p != '"')
+            return false;
+        const char *ks = ++p;
+        const char *q = memchr(p, '"', (size_t)(end - p));
+        if (!q)
+            return false;
+        size_t kn = (size_t)(q - ks);
+        p = skip_ws(q + 1, end);
+        if (p == end || *p != ':')
+            return false;
+        p = skip_ws(p + 1, end);
+        flat_val v = {NULL, 0, FLAT_NULL};
+        if (p < end && *p == '"') {
+            p++;
+            if (!(q = memchr(p, '"', (size_t)(end - p))))
+                return false;
+            v.s = p;
+            v.n = (size_t)(q - p);
+            v.kind = FLAT_STRING;
+            p = q + 1;
+        } else if (end - p >= 4 && memcmp(p, "null", 4) == 0) {
+            p += 4;
+        } else {
+            return false;
+        }
+        /* A listed key is all letters, so plain; another must be checked. */
+        int k = find_key(ks, kn, keys, key_lens, nkeys);
+        if (k >= 0) {
+            if (vals[k].kind != FLAT_ABSENT)
+                return false;
+            vals[k] = v;
+        } else if (plain_prefix((const unsigned char *)ks, kn) != kn ||
+                   (v.kind == FLAT_STRING && plain_prefix((const unsigned char *)v.s, v.n) != v.n)) {
+            return false;
+        }
+        p = skip_ws(p, end);
+        if (p == end)
+            return false;
+        if (*p == '}')
+            return skip_ws(p + 1, end) == end;
+        if (*p != ',')
+            return false;
+        p = skip_ws(p + 1, end);
+    }
+}
+
+/* An optional id as take_id takes it; false where take_id would refuse. */
+/* camrtc_str_is_name's test, by table: ids are checked on every message. */
+static bool is_name(const char *s, size_t n)
+{
+    static const bool name_char[256] = {
+        ['-'] = 1, ['.'] = 1, ['_'] = 1,
+        ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1,
+        ['9'] = 1, ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1,
+        ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1,
+        ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
+        ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1,
+        ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
+        ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+    };
+    if (n == 0 || n > CAMRTC_SIGMSG_MAX_ID)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!name_char[(unsigned char)s[i]])
+            return false;
+    return true;
+}
+
+static bool flat_id(const flat_val *v, char dst[CAMRTC_SIGMSG_MAX_ID + 1])
+{
+    dst[0] = '\0';
+    if (v->kind != FLAT_STRING || v->n == 0)
+        return true;
+    if (!is_name(v->s, v->n))
+        return false;
+    memcpy(dst, v->s, v->n);
+    dst[v->n] = '\0';
+    return true;
+}
+
+/* The common client message, accepted in place; false sends it to the reference
+ * parser (which may accept it too: IceServerList, escapes, other value types). */
+static bool relay_fast(const char *json, size_t len, camrtc_sigmsg_relay *out)
+{
+    /* camrtc_sigmsg_parse_from_client's keys, in lower case. */
+    enum { K_ACTION, K_RECIPIENT, K_PAYLOAD, K_CORR, K_ICE, K_N };
+    static const char *const keys[K_N] = {"action", "recipientclientid", "messagepayload", "correlationid",
+                                          "iceserverlist"};
+    static const uint8_t key_lens[K_N] = {6, 17, 14, 13, 13};
+    flat_val v[K_N];
+    if (len > CAMRTC_SIGMSG_MAX_JSON || !scan_flat(json, len, keys, key_lens, K_N, v))
+        return false;
+    if (v[K_ICE].kind == FLAT_STRING || v[K_ACTION].kind != FLAT_STRING || v[K_PAYLOAD].kind != FLAT_STRING ||
+        v[K_PAYLOAD].n == 0)
+        return false;
+    const flat_val *a = &v[K_ACTION];
+    camrtc_sigmsg_type t = a->n == 9 ? CAMRTC_SIGMSG_SDP_OFFER
+                           : a->n == 10 ? CAMRTC_SIGMSG_SDP_ANSWER
+                           : a->n == 13 ? CAMRTC_SIGMSG_ICE_CANDIDATE : CAMRTC_SIGMSG_UNKNOWN;
+    if (t && memcmp(a->s, type_names[t], a->n) != 0)
+        t = CAMRTC_SIGMSG_UNKNOWN;
+    if (t == CAMRTC_SIGMSG_UNKNOWN || !flat_id(&v[K_RECIPIENT], out->peer_id) ||
+        !flat_id(&v[K_CORR], out->correlation_id) || check_base64(v[K_PAYLOAD].s, v[K_PAYLOAD].n) != CAMRTC_OK)
+        return false;
+    out->type = t;
+    out->payload = v[K_PAYLOAD].s;
+    out->payload_len = v[K_PAYLOAD].n;
+    return true;
+}
+
+static void relay_reset(camrtc_sigmsg_relay *r)
+{
+    r->type = CAMRTC_SIGMSG_UNKNOWN;
+    r->peer_id[0] = '\0';
+    r->correlation_id[0] = '\0';
+    r->payload = r->ice_server_list = NULL;
+    r->payload_len = r->ice_len = 0;
+    r->owned_ = r->owned_ice_ = NULL;
+}
+
+int camrtc_sigmsg_relay_parse(const char *json, size_t len, camrtc_sigmsg_relay *out, char *reason,
+                              size_t reason_sz)
+{
+    if (!out)
+        return fail(CAMRTC_EINVAL, reason, reason_sz, "no output");
+    relay_reset(out);
+    if (json && relay_fast(json, len, out)) {
+        if (reason && reason_sz)
+            reason[0] = '\0';
+        return CAMRTC_OK;
+    }
+    relay_reset(out);
+    camrtc_sigmsg m;
+    int rc = camrtc_sigmsg_parse_from_client(json, len, &m, reason, reason_sz);
+    memcpy(out->correlation_id, m.correlation_id, sizeof out->correlation_id);
+    if (rc < 0)
+        return rc;
+    out->type = m.type;
+    memcpy(out->peer_id, m.peer_id, sizeof out->peer_id);
+    out->payload = out->owned_ = m.payload;
+    out->payload_len = m.payload_len;
+    out->ice_server_list = out->owned_ice_ = m.ice_server_list;
+    out->ice_len = m.ice_server_list ? strlen(m.ice_server_list) : 0;
+    return CAMRTC_OK;
+}
+
+static char *put(char *d, const char *s, size_t n)
+{
+    memcpy(d, s, n);
+    return d + n;
+}
+
+#define PUT_LIT(d, lit) put((d), (lit), sizeof(lit) - 1)
+
+int camrtc_sigmsg_relay_write(camrtc_buf *out, const camrtc_sigmsg_relay *r, const char *sender_id)
+{
+    if (!out || !r || !sender_id || !client_may_send(r->type) || !r->payload || r->payload_len == 0)
+        return CAMRTC_EINVAL;
+    size_t slen = sender_id[0] ? strnlen(sender_id, CAMRTC_SIGMSG_MAX_ID + 1) : 0;
+    if (slen && !is_name(sender_id, slen))
+        return CAMRTC_EINVAL;
+    /* The payload was validated as base64 and the other strings are names:
+     * nothing needs escaping, so the message is assembled by length. */
+    static const char sender_key[] = "\"senderClientId\":\"", type_key[] = "\"messageType\":\"",
+                      payload_key[] = "\",\"messagePayload\":\"", ice_key[] = ",\"IceServerList\":";
+    const char *t = type_names[r->type];
+    size_t tlen = r->type == CAMRTC_SIGMSG_SDP_OFFER ? 9 : r->type == CAMRTC_SIGMSG_SDP_ANSWER ? 10 : 13;
+    bool ice = r->ice_server_list && r->type == CAMRTC_SIGMSG_SDP_OFFER;
+    size_t need = 1 + (slen ? sizeof sender_key - 1 + slen + 2 : 0) + sizeof type_key - 1 + tlen +
+                  sizeof payload_key - 1 + r->payload_len + 1 + (ice ? sizeof ice_key - 1 + r->ice_len : 0) + 1;
+    int rc = camrtc_buf_reserve(out, need);
+    if (rc < 0)
+        return rc;
+    char *d = (char *)camrtc_buf_data(out) + out->len;
+    *d++ = '{';
+    if (slen) {
+        d = PUT_LIT(d, sender_key);
+        d = put(d, sender_id, slen);
+        d = PUT_LIT(d, "\",");
+    }
+    d = PUT_LIT(d, type_key);
+    d = put(d, t, tlen);
+    d = PUT_LIT(d, payload_key);
+    d = put(d, r->payload, r->payload_len);
+    *d++ = '"';
+    if (ice) {
+        d = PUT_LIT(d, ice_key);
+        d = put(d, r->ice_server_list, r->ice_len);
+    }
+    *d++ = '}';
+    out->len += need;
+    return CAMRTC_OK;
+}
+
+void camrtc_sigmsg_relay_clear(camrtc_sigmsg_relay *r)
+{
+    if (!r)
+        return;
+    if (r->owned_ || r->owned_ice_) {
+        free(r->owned_);
+        free(r->owned_ice_);
+    }
+    relay_reset(r);
 }

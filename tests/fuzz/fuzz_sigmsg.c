@@ -1,6 +1,8 @@
 /* Fuzzes both signaling message parsers and the payload helpers. Whatever a
  * parser accepts must survive write -> parse unchanged (the writers' output is
- * what the other end parses). */
+ * what the other end parses). The relay parser (in place, the service's hot
+ * path) must agree with camrtc_sigmsg_parse_from_client on every input, and
+ * relay what camrtc_sigmsg_write_to_client writes. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +70,38 @@ static void payload(const camrtc_sigmsg *m)
     camrtc_buf_free(&out);
 }
 
+static void relay_vs_reference(const char *json, size_t size)
+{
+    camrtc_sigmsg m;
+    camrtc_sigmsg_relay r;
+    char want_reason[128], got_reason[128];
+    int want = camrtc_sigmsg_parse_from_client(json, size, &m, want_reason, sizeof want_reason);
+    int got = camrtc_sigmsg_relay_parse(json, size, &r, got_reason, sizeof got_reason);
+    if (got != want || strcmp(got_reason, want_reason) != 0 || strcmp(r.correlation_id, m.correlation_id) != 0)
+        abort();
+    if (want == 0) {
+        if (r.type != m.type || strcmp(r.peer_id, m.peer_id) != 0 || r.payload_len != m.payload_len ||
+            memcmp(r.payload, m.payload, m.payload_len) != 0)
+            abort();
+        if (m.ice_server_list ? !r.ice_server_list || r.ice_len != strlen(m.ice_server_list) ||
+                                    memcmp(r.ice_server_list, m.ice_server_list, r.ice_len) != 0
+                              : r.ice_server_list != NULL)
+            abort();
+        static const char *const senders[] = {"", "viewer-1"};
+        for (int i = 0; i < 2; i++) {
+            camrtc_buf a = {0}, b = {0};
+            strcpy(m.peer_id, senders[i]);
+            if (camrtc_sigmsg_write_to_client(&a, &m) != 0 || camrtc_sigmsg_relay_write(&b, &r, senders[i]) != 0 ||
+                a.len != b.len || memcmp(camrtc_buf_data(&a), camrtc_buf_data(&b), a.len) != 0)
+                abort();
+            camrtc_buf_free(&a);
+            camrtc_buf_free(&b);
+        }
+    }
+    camrtc_sigmsg_clear(&m);
+    camrtc_sigmsg_relay_clear(&r);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *json = (const char *)data;
@@ -83,6 +117,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         payload(&m);
         camrtc_sigmsg_clear(&m);
     }
+    relay_vs_reference(json, size);
     /* The inner payload parsers on raw input as well. */
     camrtc_buf out = {0};
     char type[8], mid[64];

@@ -734,6 +734,32 @@ TEST(thousand_connections_over_hundred_channels)
     fake_free(&f);
 }
 
+/* Messages outside the in-place fast path (IceServerList, JSON escapes, other
+ * value types) are relayed as the reference codec writes them, also when held. */
+TEST(relays_what_the_reference_parser_accepts)
+{
+    fake f;
+    sig_hub *h = new_hub(&f, NULL);
+    uint64_t master = connect_ok(h, ARN, NULL, T0);
+    uint64_t viewer = connect_ok(h, ARN, "viewer-1", T0);
+    const char *offer = "{\"action\":\"SDP_OFFER\",\"MessagePayload\":\"Zm9v\",\"n\":1,"
+                        "\"IceServerList\":[ {\"Uris\": [\"turn:a\"], \"Ttl\": 300} ]}";
+    sig_hub_message(h, viewer, offer, strlen(offer), T0);
+    const char *answer = "{\"action\":\"SDP_ANSWER\",\"RecipientClientId\":\"late\",\"MessagePayload\":\"ab\\/d\"}";
+    sig_hub_message(h, master, answer, strlen(answer), T0);
+    CHECK_EQ_INT(sends_to(&f, master), 1);
+    CHECK_EQ_STR(f.sends[0].text, "{\"senderClientId\":\"viewer-1\",\"messageType\":\"SDP_OFFER\","
+                                  "\"messagePayload\":\"Zm9v\",\"IceServerList\":[{\"Uris\":[\"turn:a\"],\"Ttl\":300}]}");
+    uint64_t late = connect_ok(h, ARN, "late", T0 + CAMRTC_SEC(1));
+    CHECK_EQ_INT(sends_to(&f, late), 1);
+    CHECK_EQ_STR(f.sends[1].text, "{\"messageType\":\"SDP_ANSWER\",\"messagePayload\":\"ab/d\"}");
+    const sig_hub_stats *st = sig_hub_get_stats(h);
+    CHECK_EQ_INT(st->messages_routed, 2);
+    CHECK_EQ_INT(st->messages_held, 1);
+    sig_hub_free(h);
+    fake_free(&f);
+}
+
 int main(void)
 {
     return RUN_TESTS(viewer_to_master_with_sender_id, master_to_named_viewer, held_for_absent_viewer_then_delivered,
@@ -743,5 +769,6 @@ int main(void)
                      malformed_and_oversize_dropped, master_must_name_recipient, idle_timeout_closes,
                      go_away_before_max_duration_then_close, announce_go_away_and_reconnect_ice,
                      channel_deleted_closes_all, disconnect_unknown_id_harmless, connect_argument_checks,
-                     timers_off_means_never, thousand_connections_over_hundred_channels);
+                     timers_off_means_never, thousand_connections_over_hundred_channels,
+                     relays_what_the_reference_parser_accepts);
 }

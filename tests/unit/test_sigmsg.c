@@ -528,6 +528,223 @@ TEST(ice_server_list_round_trip)
     camrtc_buf_free(&b);
 }
 
+/* Parses json with both client parsers and checks the relay agrees with the
+ * reference in everything: return code, reason, fields, and the relayed text
+ * against camrtc_sigmsg_write_to_client for a master and a viewer sender.
+ * Returns the return code; *fast tells whether the payload was borrowed from
+ * json (the in-place path). */
+static int relay_vs_reference(const char *json, size_t len, int *fast)
+{
+    camrtc_sigmsg m;
+    camrtc_sigmsg_relay r;
+    char want_reason[128] = "x", got_reason[128] = "y";
+    int want = camrtc_sigmsg_parse_from_client(json, len, &m, want_reason, sizeof want_reason);
+    int got = camrtc_sigmsg_relay_parse(json, len, &r, got_reason, sizeof got_reason);
+    int ok = got == want && strcmp(got_reason, want_reason) == 0 &&
+             strcmp(r.correlation_id, m.correlation_id) == 0;
+    *fast = r.payload && json && r.payload >= json && r.payload < json + len;
+    if (ok && want == CAMRTC_OK) {
+        ok = r.type == m.type && strcmp(r.peer_id, m.peer_id) == 0 && r.payload_len == m.payload_len &&
+             memcmp(r.payload, m.payload, m.payload_len) == 0 &&
+             (m.ice_server_list ? r.ice_server_list && r.ice_len == strlen(m.ice_server_list) &&
+                                      memcmp(r.ice_server_list, m.ice_server_list, r.ice_len) == 0
+                                : r.ice_server_list == NULL);
+        static const char *const senders[] = {"", "viewer-1"};
+        for (int i = 0; ok && i < 2; i++) {
+            camrtc_buf a = {0}, b = {0};
+            strcpy(m.peer_id, senders[i]);
+            ok = camrtc_sigmsg_write_to_client(&a, &m) == CAMRTC_OK &&
+                 camrtc_sigmsg_relay_write(&b, &r, senders[i]) == CAMRTC_OK && a.len == b.len &&
+                 memcmp(camrtc_buf_data(&a), camrtc_buf_data(&b), a.len) == 0;
+            camrtc_buf_free(&a);
+            camrtc_buf_free(&b);
+        }
+    }
+    camrtc_sigmsg_clear(&m);
+    camrtc_sigmsg_relay_clear(&r);
+    if (!ok) {
+        fprintf(stderr, "relay differs on: %.*s\n", (int)len, json ? json : "(null)");
+        return 1;
+    }
+    return got;
+}
+
+TEST(relay_matches_reference)
+{
+    static const struct { const char *json; int rc; int fast; } cases[] = {
+        /* Accepted in place: plain strings and null, any key case, whitespace, unknown keys. */
+        {"{\"action\":\"SDP_OFFER\",\"MessagePayload\":\"" OFFER_B64 "\"}", CAMRTC_OK, 1},
+        {"{\n\t\"action\": \"SDP_ANSWER\",\n\t\"RecipientClientId\": \"viewer-1\",\n"
+         "\t\"MessagePayload\": \"" OFFER_B64 "\",\n\t\"CorrelationId\": \"1700000000_1\"\n}", CAMRTC_OK, 1},
+        {" {\"action\":\"ICE_CANDIDATE\",\"recipientClientId\":\"\",\"messagePayload\":\"Zm9v\","
+         "\"correlationId\":null,\"IceServerList\":null,\"x\":\"y z\",\"x\":\"dup of an unknown key\"} \r\n",
+         CAMRTC_OK, 1},
+        {"{\"ACTION\":\"SDP_OFFER\",\"MESSAGEPAYLOAD\":\"Zg==\",\"RECIPIENTCLIENTID\":\"" "m.A_9-z" "\"}", CAMRTC_OK,
+         1},
+        /* Accepted by the reference only: escapes, other value types, IceServerList. */
+        {"{\"action\":\"SDP_OFFER\",\"MessagePayload\":\"ab\\/d\"}", CAMRTC_OK, 0},
+        {"{\"act\\u0069on\":\"SDP_OFFER\",\"MessagePayload\":\"" OFFER_B64 "\"}", CAMRTC_OK, 0},
+        {"{\"action\":\"SDP_OFFER\",\"MessagePayload\":\"" OFFER_B64 "\",\"n\":1,\"o\":{\"a\":[true]}}", CAMRTC_OK,
+         0},
+        {"{\"action\":\"SDP_OFFER\",\"MessagePayload\":\"" OFFER_B64 "\",\"IceServerList\":[ {\"Uris\":[\"turn:a\"]} ]}",
+         CAMRTC_OK, 0},
+        {"{\"action\":\"SDP_ANSWER\",\"MessagePayload\":\"" OFFER_B64 "\",\"IceServerList\":\"ignored\"}", CAMRTC_OK,
+         0},
+        {"{\"action\":\"SDP_OFFER\",\"MessagePayload\":\"" OFFER_B64 "\",\"note\":\"caf\xc3\xa9\"}", CAMRTC_OK, 0},
+        {"\xef\xbb\xbf{\"action\":\"SDP_OFFER\",\"MessagePayload\":\"" OFFER_B64 "\"}", CAMRTC_OK, 0},
+        /* Refused, with the reference's reason. */
+        {"", CAMRTC_EPROTO, 0},
+        {"{}", CAMRTC_EPROTO, 0},
+        {"[1,2]", CAMRTC_EPROTO, 0},
+        {"{\"action\":\"SDP_OFFER\",\"MessagePayload\":\"" OFFER_B64 "\"} x", CAMRTC_EPROTO, 0},
+        {"{\"action\":\"SDP_OFFER\",\"MessagePayload\":\"" OFFER_B64 "\",}", CAMRTC_EPROTO, 0},
+        {"{\"action\":\"SDP_OFFER\" \"MessagePayload\":\"" OFFER_B64 "\"}", CAMRTC_EPROTO, 0},
+        {"{\"action\":\"SDP_OFFER\",\"MessagePayload\":\"" OFFER_B64, CAMRTC_EPROTO, 0},
+        {"{\"action\":\"SDP_OFFER\",\"MessagePayload\":nul}", CAMRTC_EPROTO, 0},
+        {"{\"action\":\"GO_AWAY\",\"MessagePayload\":\"" OFFER_B64 "\"}", CAMRTC_EPROTO, 0},
+        {"{\"action\":\"SDP_OFFERX\",\"MessagePayload\":\"" OFFER_B64 "\"}", CAMRTC_EPROTO, 0},
+        {"{\"action\":\"SDP_OFFER\",\"Action\":\"SDP_OFFER\",\"MessagePayload\":\"" OFFER_B64 "\"}", CAMRTC_EPROTO, 0},
+        {"{\"action\":\"SDP_OFFER\",\"MessagePayload\":\"Zh==\",\"CorrelationId\":\"c-1\"}", CAMRTC_EPROTO, 0},
+        {"{\"action\":\"SDP_OFFER\",\"MessagePayload\":\"Zm9v\\\"YmFy\",\"CorrelationId\":\"c-2\"}", CAMRTC_EPROTO,
+         0},
+        {"{\"action\":\"SDP_OFFER\",\"MessagePayload\":\"Zm9v\",\"RecipientClientId\":\"a\\\"b\"}", CAMRTC_EPROTO, 0},
+        {"{\"action\":\"SDP_OFFER\",\"MessagePayload\":\"Zm9v\",\"CorrelationId\":\"\\\"\"}", CAMRTC_EPROTO, 0},
+        {"{\"action\":\"SDP_OFFER\",\"MessagePayload\":\"\",\"CorrelationId\":\"c-3\"}", CAMRTC_EPROTO, 0},
+        {"{\"action\":\"SDP_OFFER\",\"MessagePayload\":\"Zm9v\",\"IceServerList\":\"x\"}", CAMRTC_EPROTO, 0},
+        {"{\"action\":\"SDP_OFFER\",\"MessagePayload\":\"Zm9v\",\"x\":\"a\tb\"}", CAMRTC_OK, 0},
+        /* Keys that differ from the known ones only at the end are other keys. */
+        {"{\"action\":\"SDP_OFFER\",\"MessagePayloaX\":\"Zm9v\"}", CAMRTC_EPROTO, 0},
+        {"{\"actioX\":\"SDP_OFFER\",\"MessagePayload\":\"Zm9v\"}", CAMRTC_EPROTO, 0},
+        {"{\"action\":\"SDP_OFFER\",\"MessagePayload\":\"Zm9v\",\"RecipientClientIX\":\"a b\"}", CAMRTC_OK, 1},
+        {"{\"action\":\"SDP_OFFER\",\"MessagePayload\":\"Zm9v\",\"messagepayloa\":\"\"}", CAMRTC_OK, 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int fast = -1;
+        int rc = relay_vs_reference(cases[i].json, strlen(cases[i].json), &fast);
+        if (rc != cases[i].rc || fast != cases[i].fast)
+            fprintf(stderr, "case %zu: rc %d fast %d\n", i, rc, fast);
+        CHECK_EQ_INT(rc, cases[i].rc);
+        CHECK_EQ_INT(fast, cases[i].fast);
+    }
+    int fast;
+    const char nul[] = "{\"action\":\"SDP_OFFER\",\"MessagePayload\":\"Zm9v\"}\0{";
+    CHECK_EQ_INT(relay_vs_reference(nul, sizeof nul - 1, &fast), CAMRTC_EPROTO);
+    const char nul2[] = "{\"action\":\"SDP_OFFER\",\"MessagePayload\":\"Zm9v\",\"x\":\"\0\"}";
+    CHECK_EQ_INT(relay_vs_reference(nul2, sizeof nul2 - 1, &fast), CAMRTC_EPROTO);
+    CHECK_EQ_INT(relay_vs_reference(NULL, 3, &fast), CAMRTC_EINVAL);
+    CHECK_EQ_INT(camrtc_sigmsg_relay_parse("{}", 2, NULL, NULL, 0), CAMRTC_EINVAL);
+}
+
+/* Every payload length and bad byte position through the vector and scalar
+ * parts of the base64 check: accepted exactly when the decoder accepts. */
+TEST(relay_base64_check_matches_decoder)
+{
+    static const char bad[] = {'=', '-', '_', ' ', '"', '*', '@', '[', '`', '{', ':', 0x7f, (char)0x80,
+                               (char)0xff, 0x01, '.', ','};
+    char json[400], payload[200];
+    uint8_t dec[200];
+    for (size_t n = 1; n <= 140; n++) {
+        for (size_t pos = 0; pos <= n; pos++) {
+            for (size_t b = 0; b < (pos < n ? sizeof bad : 1); b++) {
+                for (size_t i = 0; i < n; i++)
+                    payload[i] = "AZaz09+/QRST"[(i * 7 + n) % 12];
+                if (pos < n)
+                    payload[pos] = bad[b];
+                if (n % 4 == 0 && pos == n) {
+                    payload[n - 1] = '=';   /* canonical "xyz=" needs z's low 2 bits clear: 'A' has them */
+                    payload[n - 2] = 'A';
+                }
+                int len = snprintf(json, sizeof json, "{\"action\":\"SDP_OFFER\",\"MessagePayload\":\"%.*s\"}",
+                                   (int)n, payload);
+                int fast;
+                int rc = relay_vs_reference(json, (size_t)len, &fast);
+                int want = camrtc_base64_decode(payload, n, dec, sizeof dec) >= 0 && !memchr(payload, '"', n)
+                               ? CAMRTC_OK
+                               : CAMRTC_EPROTO;
+                if (rc != want)
+                    fprintf(stderr, "n %zu pos %zu byte %02x\n", n, pos, (unsigned char)bad[b]);
+                CHECK_EQ_INT(rc, want);
+                CHECK_EQ_INT(fast, rc == CAMRTC_OK);
+            }
+        }
+    }
+    /* Pad bits: "Zg==" is canonical, "Zh==" not; "Zm8=" yes, "Zm9=" no. */
+    int fast;
+    const char *ok = "{\"action\":\"SDP_OFFER\",\"MessagePayload\":\"Zm8=\"}";
+    const char *not_canonical = "{\"action\":\"SDP_OFFER\",\"MessagePayload\":\"Zm9=\"}";
+    CHECK_EQ_INT(relay_vs_reference(ok, strlen(ok), &fast), CAMRTC_OK);
+    CHECK_EQ_INT(relay_vs_reference(not_canonical, strlen(not_canonical), &fast), CAMRTC_EPROTO);
+}
+
+TEST(relay_write_exact)
+{
+    camrtc_sigmsg_relay r;
+    const char *j = "{\"action\":\"SDP_OFFER\",\"RecipientClientId\":\"ignored\",\"MessagePayload\":\"Zm9v\","
+                    "\"CorrelationId\":\"c1\"}";
+    CHECK_EQ_INT(camrtc_sigmsg_relay_parse(j, strlen(j), &r, NULL, 0), CAMRTC_OK);
+    CHECK_EQ_STR(r.peer_id, "ignored");
+    CHECK_EQ_STR(r.correlation_id, "c1");
+    camrtc_buf b = {0};
+    CHECK_EQ_INT(camrtc_sigmsg_relay_write(&b, &r, "viewer-7"), CAMRTC_OK);
+    CHECK_EQ_STR(camrtc_buf_cstr(&b),
+                 "{\"senderClientId\":\"viewer-7\",\"messageType\":\"SDP_OFFER\",\"messagePayload\":\"Zm9v\"}");
+    camrtc_buf_reset(&b);
+    CHECK_EQ_INT(camrtc_sigmsg_relay_write(&b, &r, ""), CAMRTC_OK);
+    CHECK_EQ_STR(camrtc_buf_cstr(&b), "{\"messageType\":\"SDP_OFFER\",\"messagePayload\":\"Zm9v\"}");
+    /* Refusals leave out as it was. */
+    size_t before = b.len;
+    CHECK_EQ_INT(camrtc_sigmsg_relay_write(&b, &r, "bad id"), CAMRTC_EINVAL);
+    CHECK_EQ_INT(camrtc_sigmsg_relay_write(&b, &r, NULL), CAMRTC_EINVAL);
+    char long_id[CAMRTC_SIGMSG_MAX_ID + 2];
+    memset(long_id, 'a', sizeof long_id - 1);
+    long_id[sizeof long_id - 1] = '\0';
+    CHECK_EQ_INT(camrtc_sigmsg_relay_write(&b, &r, long_id), CAMRTC_EINVAL);
+    long_id[CAMRTC_SIGMSG_MAX_ID] = '\0';
+    camrtc_buf small = {.max_cap = 32};
+    CHECK_EQ_INT(camrtc_sigmsg_relay_write(&small, &r, long_id), CAMRTC_ETOOBIG);
+    CHECK_EQ_INT(small.len, 0);
+    CHECK_EQ_INT(b.len, before);
+    camrtc_sigmsg_relay_clear(&r);
+    CHECK(r.payload == NULL);
+    CHECK_EQ_INT(camrtc_sigmsg_relay_write(&b, &r, ""), CAMRTC_EINVAL);
+    camrtc_sigmsg_relay_clear(NULL);
+    /* A failed parse keeps the correlation id and leaves nothing to write. */
+    const char *nope = "{\"action\":\"NOPE\",\"CorrelationId\":\"c-8\"}";
+    CHECK_EQ_INT(camrtc_sigmsg_relay_parse(nope, strlen(nope), &r, NULL, 0), CAMRTC_EPROTO);
+    CHECK_EQ_STR(r.correlation_id, "c-8");
+    CHECK_EQ_INT(camrtc_sigmsg_relay_write(&b, &r, ""), CAMRTC_EINVAL);
+    camrtc_sigmsg_relay_clear(&r);
+    camrtc_buf_free(&small);
+    camrtc_buf_free(&b);
+}
+
+/* The relayed size limits are the reference's: whole message and decoded payload. */
+TEST(relay_size_limits)
+{
+    size_t cap = CAMRTC_SIGMSG_MAX_JSON + 64;
+    char *big = malloc(cap);
+    CHECK(big != NULL);
+    for (int extra = 0; extra <= 1; extra++) {
+        size_t n = (CAMRTC_SIGMSG_MAX_PAYLOAD / 3 + extra) * 4;
+        int len = snprintf(big, cap, "{\"action\":\"SDP_OFFER\",\"MessagePayload\":\"");
+        memset(big + len, 'Q', n);
+        memcpy(big + len + n, "\"}", 3);
+        int fast;
+        int rc = relay_vs_reference(big, strlen(big), &fast);
+        if (rc != (extra ? CAMRTC_ETOOBIG : CAMRTC_OK)) {
+            free(big);
+            CHECK_EQ_INT(rc, extra ? CAMRTC_ETOOBIG : CAMRTC_OK);
+        }
+    }
+    size_t len = CAMRTC_SIGMSG_MAX_JSON + 1;
+    memset(big, ' ', len);
+    memcpy(big, "{\"action\":\"SDP_OFFER\",\"MessagePayload\":\"Zm9v\"}", 47);
+    int fast;
+    int rc = relay_vs_reference(big, len, &fast);
+    free(big);
+    CHECK_EQ_INT(rc, CAMRTC_ETOOBIG);
+}
+
 int main(void)
 {
     return RUN_TESTS(type_names_round_trip, parse_from_client_c_sdk_style, parse_from_client_js_sdk_style,
@@ -536,5 +753,6 @@ int main(void)
                      parse_from_client_keeps_correlation_id_on_failure, parse_ice_server_list_on_offers_only,
                      parse_from_service_messages, parse_status_response, parse_status_response_truncates_description,
                      write_to_service_pascal_case, write_to_client_camel_case, write_status_response_escapes,
-                     payload_helpers_round_trip, ice_server_list_round_trip);
+                     payload_helpers_round_trip, ice_server_list_round_trip, relay_matches_reference,
+                     relay_base64_check_matches_decoder, relay_write_exact, relay_size_limits);
 }

@@ -425,11 +425,127 @@ TEST(system_bundle_loads)
     CHECK(hello > 0); /* the ClientHello */
 }
 
+/* A server requiring certificates from ca.pem; the client presents ccert/ckey
+ * (NULL = none). The handshake results land in p->crc / p->src. */
+static int mtls_open(pair *p, const char *ccert, const char *ckey)
+{
+    memset(p, 0, sizeof *p);
+    char err[200] = "";
+    if (camrtc_rng_init_seed(&p->rng, 11) != 0)
+        return -1;
+    p->scfg = camrtc_tls_config_new_server(data_path("server.pem"), data_path("server.key"), &p->rng, err, sizeof err);
+    if (!p->scfg || camrtc_tls_config_require_client_cert(p->scfg, data_path("ca.pem"), err, sizeof err) != 0) {
+        fprintf(stderr, "server config: %s\n", err);
+        return -1;
+    }
+    if (ccert)
+        p->ccfg = camrtc_tls_config_new_client_cert(data_path("ca.pem"), data_path(ccert), data_path(ckey), &p->rng,
+                                                    err, sizeof err);
+    else
+        p->ccfg = camrtc_tls_config_new_client(data_path("ca.pem"), true, &p->rng, err, sizeof err);
+    if (!p->ccfg) {
+        fprintf(stderr, "client config: %s\n", err);
+        return -1;
+    }
+    p->s = camrtc_tls_new(p->scfg, NULL);
+    p->c = camrtc_tls_new(p->ccfg, "localhost");
+    if (!p->s || !p->c)
+        return -1;
+    pump_handshake(p);
+    return 0;
+}
+
+TEST(mutual_tls_with_trusted_client_cert)
+{
+    pair p;
+    int ok = mtls_open(&p, "client.pem", "client.key");
+    int crc = p.crc, src = p.src;
+    int w = ok == 0 ? camrtc_tls_write(p.c, "thing", 5) : -100;
+    if (ok == 0)
+        shuttle(p.c, p.s);
+    uint8_t out[8];
+    int r = ok == 0 ? camrtc_tls_read(p.s, out, sizeof out) : -100;
+    pair_close(&p);
+    CHECK_EQ_INT(ok, 0);
+    CHECK_EQ_INT(crc, CAMRTC_OK);
+    CHECK_EQ_INT(src, CAMRTC_OK);
+    CHECK_EQ_INT(w, CAMRTC_OK);
+    CHECK_EQ_INT(r, 5);
+    CHECK_EQ_MEM(out, "thing", 5);
+}
+
+TEST(mutual_tls_refuses_client_without_cert)
+{
+    pair p;
+    int ok = mtls_open(&p, NULL, NULL);
+    int crc = p.crc, src = p.src;
+    char why[200];
+    snprintf(why, sizeof why, "%s", p.s ? camrtc_tls_error_string(p.s) : "");
+    pair_close(&p);
+    CHECK_EQ_INT(ok, 0);
+    CHECK_EQ_INT(src, CAMRTC_ETLS);
+    CHECK(strncmp(why, "TLS handshake failed: ", 22) == 0);
+    /* mbedtls sends no alert here: the client waits for a Finished that never comes. */
+    CHECK(crc != CAMRTC_OK);
+}
+
+TEST(mutual_tls_refuses_untrusted_client_cert)
+{
+    pair p;
+    int ok = mtls_open(&p, "wrong.pem", "wrong.key");
+    int crc = p.crc, src = p.src;
+    char why[200];
+    snprintf(why, sizeof why, "%s", p.s ? camrtc_tls_error_string(p.s) : "");
+    pair_close(&p);
+    CHECK_EQ_INT(ok, 0);
+    CHECK_EQ_INT(src, CAMRTC_ECERT);
+    CHECK(strstr(why, "not trusted") != NULL);
+    CHECK_EQ_INT(crc, CAMRTC_ETLS);
+}
+
+TEST(mutual_tls_config_errors)
+{
+    camrtc_rng rng;
+    char err[200] = "";
+    CHECK_EQ_INT(camrtc_rng_init_seed(&rng, 12), 0);
+    camrtc_tls_config *cli = camrtc_tls_config_new_client(data_path("ca.pem"), true, &rng, err, sizeof err);
+    int on_client = camrtc_tls_config_require_client_cert(cli, data_path("ca.pem"), err, sizeof err);
+    camrtc_tls_config *srv = camrtc_tls_config_new_server(data_path("server.pem"), data_path("server.key"), &rng,
+                                                          err, sizeof err);
+    int missing = camrtc_tls_config_require_client_cert(srv, data_path("nope.pem"), err, sizeof err);
+    int has_missing = strstr(err, "cannot load CA file") != NULL;
+    int not_pem = camrtc_tls_config_require_client_cert(srv, data_path("gen.sh"), err, sizeof err);
+    int first = camrtc_tls_config_require_client_cert(srv, data_path("ca.pem"), err, sizeof err);
+    int twice = camrtc_tls_config_require_client_cert(srv, data_path("ca.pem"), err, sizeof err);
+    err[0] = '\0';
+    camrtc_tls_config *mismatch = camrtc_tls_config_new_client_cert(data_path("ca.pem"), data_path("client.pem"),
+                                                                    data_path("server.key"), &rng, err, sizeof err);
+    int has_mismatch = strstr(err, "key does not match certificate") != NULL;
+    err[0] = '\0';
+    camrtc_tls_config *nokey = camrtc_tls_config_new_client_cert(data_path("ca.pem"), data_path("client.pem"),
+                                                                 data_path("absent.key"), &rng, err, sizeof err);
+    int has_nokey = strstr(err, "cannot load key") != NULL;
+    camrtc_tls_config *noargs = camrtc_tls_config_new_client_cert(NULL, NULL, NULL, &rng, err, sizeof err);
+    camrtc_tls_config_free(cli);
+    camrtc_tls_config_free(srv);
+    camrtc_rng_free(&rng);
+    CHECK_EQ_INT(on_client, CAMRTC_EINVAL);
+    CHECK_EQ_INT(missing, CAMRTC_EIO);
+    CHECK(has_missing);
+    CHECK_EQ_INT(not_pem, CAMRTC_ECERT);
+    CHECK_EQ_INT(first, CAMRTC_OK);
+    CHECK_EQ_INT(twice, CAMRTC_ESTATE);
+    CHECK(mismatch == NULL && has_mismatch);
+    CHECK(nokey == NULL && has_nokey);
+    CHECK(noargs == NULL);
+}
+
 int main(void)
 {
     return RUN_TESTS(handshake_and_data_both_ways, byte_at_a_time_delivery, close_notify, name_mismatch_is_ecert,
                      untrusted_ca_is_ecert, self_signed_leaf_trusted_explicitly, ip_san_accepted_and_checked,
                      ip_literal_not_matched_by_dns_san, verify_off_accepts_anything, garbage_ciphertext_is_etls,
                      garbage_record_after_handshake_is_etls, feed_is_bounded, config_errors_have_reasons,
-                     system_bundle_loads);
+                     system_bundle_loads, mutual_tls_with_trusted_client_cert, mutual_tls_refuses_client_without_cert,
+                     mutual_tls_refuses_untrusted_client_cert, mutual_tls_config_errors);
 }
