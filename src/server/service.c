@@ -106,6 +106,52 @@ static void ws_flush(sconn *sc)
     }
 }
 
+/* Output to WebSocket clients is gathered while the loop handles I/O and written once
+ * per connection per loop iteration (a uv_check runs right after the I/O callbacks):
+ * a burst of messages to one client costs one write, not one per message. */
+static void on_flush_check(uv_check_t *h);
+
+static void mark_dirty(sconn *sc)
+{
+    camrtc_signaling *s = sc->srv;
+    if (sc->dirty)
+        return;
+    sc->dirty = true;
+    sc->dirty_next = s->dirty;
+    s->dirty = sc;
+    if (!s->flush_armed) {
+        s->flush_armed = true;
+        uv_check_start(&s->flush_check, on_flush_check);
+    }
+}
+
+static void unmark_dirty(sconn *sc)
+{
+    if (!sc->dirty)
+        return;
+    for (sconn **pp = &sc->srv->dirty; *pp; pp = &(*pp)->dirty_next) {
+        if (*pp == sc) {
+            *pp = sc->dirty_next;
+            break;
+        }
+    }
+    sc->dirty = false;
+}
+
+static void on_flush_check(uv_check_t *h)
+{
+    camrtc_signaling *s = h->data;
+    while (s->dirty) {
+        sconn *sc = s->dirty;
+        s->dirty = sc->dirty_next;
+        sc->dirty = false;
+        if (sc->mode == M_WS)
+            ws_flush(sc);
+    }
+    s->flush_armed = false;
+    uv_check_stop(h);
+}
+
 static void request_id(camrtc_signaling *s, char out[37])
 {
     uint8_t r[16];
@@ -213,7 +259,7 @@ static void hub_send(void *ud, uint64_t id, const char *text, size_t len)
         return;
     /* While connecting, frames wait in the session until the 101 response is out. */
     if (sc->mode == M_WS)
-        ws_flush(sc);
+        mark_dirty(sc);
 }
 
 static void hub_close(void *ud, uint64_t id, uint16_t code, const char *reason)
@@ -252,7 +298,10 @@ static void ws_input(sconn *sc, const uint8_t *data, size_t len)
     int rc = camrtc_ws_feed(sc->ws, data, len);
     if (sc->mode == M_CLOSING)
         return;
-    ws_flush(sc);
+    if (rc < 0 || camrtc_ws_is_closed(sc->ws))
+        ws_flush(sc);   /* the close frame goes out before the socket closes */
+    else if (camrtc_ws_pending(sc->ws))
+        mark_dirty(sc); /* automatic pongs */
     if (rc < 0) {
         s->stats.ws_protocol_errors++;
         CAMRTC_LOGI(s->log, MOD, "client %llu: WebSocket protocol error (%s); closing",
@@ -482,6 +531,7 @@ static void on_conn_close(camrtc_conn *c, void *ud, int err)
 {
     sconn *sc = ud;
     camrtc_signaling *s = sc->srv;
+    unmark_dirty(sc);
     if (sc->hub_id) {
         sig_idmap_del(&s->by_hub_id, sc->hub_id);
         if (s->hub)
@@ -663,6 +713,7 @@ static void maybe_finish_stop(camrtc_signaling *s)
         s->timers_closing = true;
         uv_close((uv_handle_t *)&s->hub_timer, on_timer_closed);
         uv_close((uv_handle_t *)&s->sweep_timer, on_timer_closed);
+        uv_close((uv_handle_t *)&s->flush_check, on_timer_closed);
         return;
     }
     if (s->open_timers == 0)
@@ -763,9 +814,11 @@ camrtc_signaling *camrtc_signaling_start(uv_loop_t *loop, const camrtc_signaling
 
     uv_timer_init(loop, &s->hub_timer);
     uv_timer_init(loop, &s->sweep_timer);
+    uv_check_init(loop, &s->flush_check);
     s->hub_timer.data = s;
     s->sweep_timer.data = s;
-    s->open_timers = 2;
+    s->flush_check.data = s;
+    s->open_timers = 3;
     uv_timer_start(&s->sweep_timer, on_sweep, 1000, 1000);
     uv_unref((uv_handle_t *)&s->sweep_timer);
     return s;

@@ -31,6 +31,8 @@ struct sconn {
     uint64_t hub_id;             /* 0 until registered with the hub */
     camrtc_time_us deadline;     /* HTTP mode: the next request must be complete by then */
     bool loopback;               /* peer address is a loopback address */
+    bool dirty;                  /* has output waiting for the end of this loop iteration */
+    sconn *dirty_next;
     sconn *prev, *next;
 };
 
@@ -53,6 +55,9 @@ struct camrtc_signaling {
     sig_hub *hub;
     sig_control_config ctl;
     uv_timer_t hub_timer, sweep_timer;
+    uv_check_t flush_check;       /* writes gathered output once per loop iteration */
+    bool flush_armed;
+    sconn *dirty;                 /* connections with gathered output */
     camrtc_time_us timer_at;
     bool timer_armed;
     int open_timers;
