@@ -14,6 +14,7 @@
 #include "camrtc/codec.h"
 #include "camrtc/error.h"
 #include "camrtc/str.h"
+#include "signaling/sigmsg_int.h"
 
 static const char *const type_names[] = {
     [CAMRTC_SIGMSG_UNKNOWN] = "UNKNOWN",
@@ -43,14 +44,12 @@ camrtc_sigmsg_type camrtc_sigmsg_type_parse(const char *s)
     return CAMRTC_SIGMSG_UNKNOWN;
 }
 
-static bool client_may_send(camrtc_sigmsg_type t)
+bool sigmsg_client_may_send(camrtc_sigmsg_type t)
 {
     return t == CAMRTC_SIGMSG_SDP_OFFER || t == CAMRTC_SIGMSG_SDP_ANSWER || t == CAMRTC_SIGMSG_ICE_CANDIDATE;
 }
 
-static int fail(int rc, char *reason, size_t rsz, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static int fail(int rc, char *reason, size_t rsz, const char *fmt, ...)
+int sigmsg_fail(int rc, char *reason, size_t rsz, const char *fmt, ...)
 {
     if (reason && rsz) {
         va_list ap;
@@ -91,7 +90,7 @@ static bool plain_byte(unsigned char c)
 }
 
 /* Number of plain bytes at the start of s[0..n). */
-static size_t plain_prefix(const unsigned char *s, size_t n)
+size_t sigmsg_plain_prefix(const unsigned char *s, size_t n)
 {
     size_t i = 0;
     for (; i + 16 <= n; i += 16) {
@@ -189,17 +188,17 @@ static int parse_object(const char *json, size_t len, size_t max, cJSON **root, 
 {
     *root = NULL;
     if (len > max)
-        return fail(CAMRTC_ETOOBIG, reason, rsz, "message of %zu bytes exceeds %zu", len, max);
+        return sigmsg_fail(CAMRTC_ETOOBIG, reason, rsz, "message of %zu bytes exceeds %zu", len, max);
     if (len == 0)
-        return fail(CAMRTC_EPROTO, reason, rsz, "empty message");
+        return sigmsg_fail(CAMRTC_EPROTO, reason, rsz, "empty message");
     if (memchr(json, '\0', len))
-        return fail(CAMRTC_EPROTO, reason, rsz, "NUL byte in message");
+        return sigmsg_fail(CAMRTC_EPROTO, reason, rsz, "NUL byte in message");
     char small[2048];
     char *copy = small;
     if (len >= sizeof small) {
         copy = malloc(len + 1);
         if (!copy)
-            return fail(CAMRTC_ENOMEM, reason, rsz, "out of memory");
+            return sigmsg_fail(CAMRTC_ENOMEM, reason, rsz, "out of memory");
     }
     memcpy(copy, json, len);
     copy[len] = '\0';
@@ -207,10 +206,10 @@ static int parse_object(const char *json, size_t len, size_t max, cJSON **root, 
     if (copy != small)
         free(copy);
     if (!r)
-        return fail(CAMRTC_EPROTO, reason, rsz, "not valid JSON");
+        return sigmsg_fail(CAMRTC_EPROTO, reason, rsz, "not valid JSON");
     if (!cJSON_IsObject(r)) {
         cJSON_Delete(r);
-        return fail(CAMRTC_EPROTO, reason, rsz, "not a JSON object");
+        return sigmsg_fail(CAMRTC_EPROTO, reason, rsz, "not a JSON object");
     }
     *root = r;
     return CAMRTC_OK;
@@ -230,7 +229,7 @@ static int collect(const cJSON *obj, const char *const *keys, size_t n, const cJ
             if (strcasecmp(c->string, keys[k]) != 0)
                 continue;
             if (found[k])
-                return fail(CAMRTC_EPROTO, reason, rsz, "duplicate key %s", keys[k]);
+                return sigmsg_fail(CAMRTC_EPROTO, reason, rsz, "duplicate key %s", keys[k]);
             found[k] = c;
             break;
         }
@@ -250,12 +249,12 @@ static int take_id(const cJSON *it, const char *what, char dst[CAMRTC_SIGMSG_MAX
     if (absent(it))
         return CAMRTC_OK;
     if (!cJSON_IsString(it) || !it->valuestring)
-        return fail(CAMRTC_EPROTO, reason, rsz, "%s must be a string", what);
+        return sigmsg_fail(CAMRTC_EPROTO, reason, rsz, "%s must be a string", what);
     size_t n = strlen(it->valuestring);
     if (n == 0)
         return CAMRTC_OK;
     if (!camrtc_str_is_name(it->valuestring, n, CAMRTC_SIGMSG_MAX_ID))
-        return fail(CAMRTC_EPROTO, reason, rsz, "%s must match [A-Za-z0-9_.-]{1,%d}", what, CAMRTC_SIGMSG_MAX_ID);
+        return sigmsg_fail(CAMRTC_EPROTO, reason, rsz, "%s must match [A-Za-z0-9_.-]{1,%d}", what, CAMRTC_SIGMSG_MAX_ID);
     memcpy(dst, it->valuestring, n + 1);
     return CAMRTC_OK;
 }
@@ -291,7 +290,7 @@ static int take_text(const cJSON *it, const char *what, char *dst, size_t dsz, c
     if (absent(it))
         return CAMRTC_OK;
     if (!cJSON_IsString(it) || !it->valuestring)
-        return fail(CAMRTC_EPROTO, reason, rsz, "%s must be a string", what);
+        return sigmsg_fail(CAMRTC_EPROTO, reason, rsz, "%s must be a string", what);
     copy_text(dst, dsz, it->valuestring);
     return CAMRTC_OK;
 }
@@ -299,7 +298,7 @@ static int take_text(const cJSON *it, const char *what, char *dst, size_t dsz, c
 /* Checks that s[0..n) is canonical padded base64 (RFC 4648 section 4: the
  * alphabet, '=' only as one or two final pad characters, pad bits zero) that
  * decodes to at most CAMRTC_SIGMSG_MAX_PAYLOAD bytes; nothing is decoded. */
-static int check_base64(const char *s, size_t n)
+int sigmsg_check_base64(const char *s, size_t n)
 {
     if (n % 4)
         return CAMRTC_EPROTO;
@@ -322,25 +321,25 @@ static int take_payload(const cJSON *it, const char *what, bool required, camrtc
 {
     if (absent(it)) {
         if (required)
-            return fail(CAMRTC_EPROTO, reason, rsz, "missing %s", what);
+            return sigmsg_fail(CAMRTC_EPROTO, reason, rsz, "missing %s", what);
         return CAMRTC_OK;
     }
     if (!cJSON_IsString(it) || !it->valuestring)
-        return fail(CAMRTC_EPROTO, reason, rsz, "%s must be a string", what);
+        return sigmsg_fail(CAMRTC_EPROTO, reason, rsz, "%s must be a string", what);
     size_t n = strlen(it->valuestring);
     if (n == 0) {
         if (required)
-            return fail(CAMRTC_EPROTO, reason, rsz, "empty %s", what);
+            return sigmsg_fail(CAMRTC_EPROTO, reason, rsz, "empty %s", what);
         return CAMRTC_OK;
     }
-    int rc = check_base64(it->valuestring, n);
+    int rc = sigmsg_check_base64(it->valuestring, n);
     if (rc == CAMRTC_ETOOBIG)
-        return fail(rc, reason, rsz, "%s decodes to more than %d bytes", what, CAMRTC_SIGMSG_MAX_PAYLOAD);
+        return sigmsg_fail(rc, reason, rsz, "%s decodes to more than %d bytes", what, CAMRTC_SIGMSG_MAX_PAYLOAD);
     if (rc < 0)
-        return fail(rc, reason, rsz, "%s is not base64", what);
+        return sigmsg_fail(rc, reason, rsz, "%s is not base64", what);
     out->payload = malloc(n + 1);
     if (!out->payload)
-        return fail(CAMRTC_ENOMEM, reason, rsz, "out of memory");
+        return sigmsg_fail(CAMRTC_ENOMEM, reason, rsz, "out of memory");
     memcpy(out->payload, it->valuestring, n + 1);
     out->payload_len = n;
     return CAMRTC_OK;
@@ -351,10 +350,10 @@ static int take_ice_list(const cJSON *it, camrtc_sigmsg *out, char *reason, size
     if (absent(it) || out->type != CAMRTC_SIGMSG_SDP_OFFER)
         return CAMRTC_OK;
     if (!cJSON_IsArray(it))
-        return fail(CAMRTC_EPROTO, reason, rsz, "IceServerList must be an array");
+        return sigmsg_fail(CAMRTC_EPROTO, reason, rsz, "IceServerList must be an array");
     char *s = cJSON_PrintUnformatted(it);
     if (!s)
-        return fail(CAMRTC_ENOMEM, reason, rsz, "out of memory");
+        return sigmsg_fail(CAMRTC_ENOMEM, reason, rsz, "out of memory");
     /* Owned fields are released with free(); cJSON may use other hooks. */
     size_t n = strlen(s);
     out->ice_server_list = malloc(n + 1);
@@ -362,7 +361,7 @@ static int take_ice_list(const cJSON *it, camrtc_sigmsg *out, char *reason, size
         memcpy(out->ice_server_list, s, n + 1);
     cJSON_free(s);
     if (!out->ice_server_list)
-        return fail(CAMRTC_ENOMEM, reason, rsz, "out of memory");
+        return sigmsg_fail(CAMRTC_ENOMEM, reason, rsz, "out of memory");
     return CAMRTC_OK;
 }
 
@@ -375,20 +374,20 @@ static int take_status_code(const cJSON *it, int *code, char *reason, size_t rsz
     if (cJSON_IsNumber(it)) {
         double d = it->valuedouble;
         if (!(d >= 0 && d <= 999) || d != (double)(int)d)
-            return fail(CAMRTC_EPROTO, reason, rsz, "statusCode out of range");
+            return sigmsg_fail(CAMRTC_EPROTO, reason, rsz, "statusCode out of range");
         *code = (int)d;
         return CAMRTC_OK;
     }
     if (!cJSON_IsString(it) || !it->valuestring)
-        return fail(CAMRTC_EPROTO, reason, rsz, "statusCode must be a string or number");
+        return sigmsg_fail(CAMRTC_EPROTO, reason, rsz, "statusCode must be a string or number");
     const char *s = it->valuestring;
     size_t n = strlen(s);
     if (n == 0 || n > 3)
-        return fail(CAMRTC_EPROTO, reason, rsz, "statusCode out of range");
+        return sigmsg_fail(CAMRTC_EPROTO, reason, rsz, "statusCode out of range");
     int v = 0;
     for (size_t i = 0; i < n; i++) {
         if (s[i] < '0' || s[i] > '9')
-            return fail(CAMRTC_EPROTO, reason, rsz, "statusCode is not a number");
+            return sigmsg_fail(CAMRTC_EPROTO, reason, rsz, "statusCode is not a number");
         v = v * 10 + (s[i] - '0');
     }
     *code = v;
@@ -398,9 +397,9 @@ static int take_status_code(const cJSON *it, int *code, char *reason, size_t rsz
 static int take_status(const cJSON *it, camrtc_sigmsg *out, char *reason, size_t rsz)
 {
     if (absent(it))
-        return fail(CAMRTC_EPROTO, reason, rsz, "STATUS_RESPONSE without statusResponse");
+        return sigmsg_fail(CAMRTC_EPROTO, reason, rsz, "STATUS_RESPONSE without statusResponse");
     if (!cJSON_IsObject(it))
-        return fail(CAMRTC_EPROTO, reason, rsz, "statusResponse must be an object");
+        return sigmsg_fail(CAMRTC_EPROTO, reason, rsz, "statusResponse must be an object");
     static const char *const keys[] = {"correlationId", "errorType", "statusCode", "description"};
     const cJSON *f[4];
     int rc = collect(it, keys, 4, f, reason, rsz);
@@ -429,10 +428,10 @@ int camrtc_sigmsg_parse_from_client(const char *json, size_t len, camrtc_sigmsg 
                                     size_t reason_sz)
 {
     if (!out)
-        return fail(CAMRTC_EINVAL, reason, reason_sz, "no output");
+        return sigmsg_fail(CAMRTC_EINVAL, reason, reason_sz, "no output");
     memset(out, 0, sizeof *out);
     if (!json)
-        return fail(CAMRTC_EINVAL, reason, reason_sz, "no input");
+        return sigmsg_fail(CAMRTC_EINVAL, reason, reason_sz, "no input");
     cJSON *root;
     int rc = parse_object(json, len, CAMRTC_SIGMSG_MAX_JSON, &root, reason, reason_sz);
     if (rc < 0)
@@ -448,13 +447,13 @@ int camrtc_sigmsg_parse_from_client(const char *json, size_t len, camrtc_sigmsg 
     if (rc == 0) {
         const cJSON *a = f[K_ACTION];
         if (absent(a))
-            rc = fail(CAMRTC_EPROTO, reason, reason_sz, "missing action");
+            rc = sigmsg_fail(CAMRTC_EPROTO, reason, reason_sz, "missing action");
         else if (!cJSON_IsString(a) || !a->valuestring)
-            rc = fail(CAMRTC_EPROTO, reason, reason_sz, "action must be a string");
+            rc = sigmsg_fail(CAMRTC_EPROTO, reason, reason_sz, "action must be a string");
         else if ((out->type = camrtc_sigmsg_type_parse(a->valuestring)) == CAMRTC_SIGMSG_UNKNOWN)
-            rc = fail(CAMRTC_EPROTO, reason, reason_sz, "unknown action");
-        else if (!client_may_send(out->type))
-            rc = fail(CAMRTC_EPROTO, reason, reason_sz, "action %s cannot be sent by a client",
+            rc = sigmsg_fail(CAMRTC_EPROTO, reason, reason_sz, "unknown action");
+        else if (!sigmsg_client_may_send(out->type))
+            rc = sigmsg_fail(CAMRTC_EPROTO, reason, reason_sz, "action %s cannot be sent by a client",
                       camrtc_sigmsg_type_name(out->type));
     }
     if (rc == 0)
@@ -475,10 +474,10 @@ int camrtc_sigmsg_parse_from_service(const char *json, size_t len, camrtc_sigmsg
                                      size_t reason_sz)
 {
     if (!out)
-        return fail(CAMRTC_EINVAL, reason, reason_sz, "no output");
+        return sigmsg_fail(CAMRTC_EINVAL, reason, reason_sz, "no output");
     memset(out, 0, sizeof *out);
     if (!json)
-        return fail(CAMRTC_EINVAL, reason, reason_sz, "no input");
+        return sigmsg_fail(CAMRTC_EINVAL, reason, reason_sz, "no input");
     cJSON *root;
     int rc = parse_object(json, len, CAMRTC_SIGMSG_MAX_JSON, &root, reason, reason_sz);
     if (rc < 0)
@@ -491,16 +490,16 @@ int camrtc_sigmsg_parse_from_service(const char *json, size_t len, camrtc_sigmsg
     if (rc == 0) {
         const cJSON *t = f[K_TYPE];
         if (absent(t))
-            rc = fail(CAMRTC_EPROTO, reason, reason_sz, "missing messageType");
+            rc = sigmsg_fail(CAMRTC_EPROTO, reason, reason_sz, "missing messageType");
         else if (!cJSON_IsString(t) || !t->valuestring)
-            rc = fail(CAMRTC_EPROTO, reason, reason_sz, "messageType must be a string");
+            rc = sigmsg_fail(CAMRTC_EPROTO, reason, reason_sz, "messageType must be a string");
         else if ((out->type = camrtc_sigmsg_type_parse(t->valuestring)) == CAMRTC_SIGMSG_UNKNOWN)
-            rc = fail(CAMRTC_EUNSUPPORTED, reason, reason_sz, "unknown messageType");
+            rc = sigmsg_fail(CAMRTC_EUNSUPPORTED, reason, reason_sz, "unknown messageType");
     }
     if (rc == 0)
         rc = take_id(f[K_SENDER], "senderClientId", out->peer_id, reason, reason_sz);
     if (rc == 0)
-        rc = take_payload(f[K_PAYLOAD], "messagePayload", client_may_send(out->type), out, reason, reason_sz);
+        rc = take_payload(f[K_PAYLOAD], "messagePayload", sigmsg_client_may_send(out->type), out, reason, reason_sz);
     if (rc == 0 && out->type == CAMRTC_SIGMSG_STATUS_RESPONSE)
         rc = take_status(f[K_STATUS], out, reason, reason_sz);
     if (rc == 0)
@@ -556,7 +555,7 @@ static int append_escaped(camrtc_buf *b, const char *s, size_t n)
         size_t start = i, elen = 0;
         char esc[8];
         while (i < n) {
-            i += plain_prefix(p + i, n - i);
+            i += sigmsg_plain_prefix(p + i, n - i);
             if (i == n)
                 break;
             unsigned char c = p[i];
@@ -624,7 +623,7 @@ static bool id_ok(const char *id)
 
 int camrtc_sigmsg_write_to_service(camrtc_buf *out, const camrtc_sigmsg *m)
 {
-    if (!out || !m || !client_may_send(m->type) || !m->payload || m->payload_len == 0 || !id_ok(m->peer_id) ||
+    if (!out || !m || !sigmsg_client_may_send(m->type) || !m->payload || m->payload_len == 0 || !id_ok(m->peer_id) ||
         !id_ok(m->correlation_id))
         return CAMRTC_EINVAL;
     size_t orig = out->len;
@@ -726,7 +725,7 @@ int camrtc_sigmsg_get_payload_json(const camrtc_sigmsg *m, camrtc_buf *out)
         return CAMRTC_EINVAL;
     if (!m->payload)
         return CAMRTC_ENOTFOUND;
-    int rc = check_base64(m->payload, m->payload_len);
+    int rc = sigmsg_check_base64(m->payload, m->payload_len);
     if (rc < 0)
         return rc;
     size_t need = m->payload_len / 4 * 3;
@@ -851,280 +850,3 @@ void camrtc_sigmsg_clear(camrtc_sigmsg *m)
     memset(m, 0, sizeof *m);
 }
 
-/* ---- relaying ---- */
-
-enum { FLAT_ABSENT, FLAT_NULL, FLAT_STRING };
-
-/* A member value found by scan_flat: a string's raw bytes, or null. */
-typedef struct flat_val {
-    const char *s;
-    size_t n;
-    int kind;
-} flat_val;
-
-static const char *skip_ws(const char *p, const char *end)
-{
-    while (p < end && (unsigned char)*p <= ' ' && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-        p++;
-    return p;
-}
-
-static uint64_t load8(const char *p)
-{
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return v;
-}
-
-/* s[0..n) equals key (n bytes, lower-case letters only) ignoring ASCII case: a
- * byte ORed with 0x20 equals a lower-case letter only when it is that letter
- * in either case. Eight bytes at a time (the last word may overlap). */
-static bool key_eq(const char *s, const char *key, size_t n)
-{
-    const uint64_t fold = 0x2020202020202020ull;
-    if (n < 8) {
-        for (size_t i = 0; i < n; i++)
-            if ((s[i] | 0x20) != key[i])
-                return false;
-        return true;
-    }
-    for (size_t i = 0; i + 8 < n; i += 8)
-        if ((load8(s + i) | fold) != load8(key + i))
-            return false;
-    return (load8(s + n - 8) | fold) == load8(key + n - 8);
-}
-
-/* The index of the key s[0..n) matches in keys (lower case), or -1. */
-static int find_key(const char *s, size_t n, const char *const *keys, const uint8_t *key_lens, int nkeys)
-{
-    for (int k = 0; k < nkeys; k++)
-        if (n == key_lens[k] && key_eq(s, keys[k], n))
-            return k;
-    return -1;
-}
-
-/* Scan len bytes as a JSON object whose member values are all strings or null,
- * strictly (RFC 8259 whitespace only, nothing after the object). Keys and the
- * values of unlisted keys must be plain (no escapes, control or non-ASCII
- * bytes). The values of listed keys are returned raw and unchecked: a value
- * with an escape ends at the escaped quote, so the caller must refuse any byte
- * outside what it accepts (its validation is stricter than "plain"). Returns
- * false for anything else, malformed or only unusual (numbers, nesting, escapes,
- * a listed key twice): the reference parser then decides and explains. */
-static bool scan_flat(const char *json, size_t len, const char *const *keys, const uint8_t *key_lens, int nkeys,
-                      flat_val *vals)
-{
-    const char *p = json, *end = json + len;
-    for (int k = 0; k < nkeys; k++)
-        vals[k].kind = FLAT_ABSENT;
-    p = skip_ws(p, end);
-    if (p == end || *p != '{')
-        return false;
-    p = skip_ws(p + 1, end);
-    if (p < end && *p == '}')
-        return skip_ws(p + 1, end) == end;
-    for (;;) {
-        if (p == end || *p != '"')
-            return false;
-        const char *ks = ++p;
-        const char *q = memchr(p, '"', (size_t)(end - p));
-        if (!q)
-            return false;
-        size_t kn = (size_t)(q - ks);
-        p = skip_ws(q + 1, end);
-        if (p == end || *p != ':')
-            return false;
-        p = skip_ws(p + 1, end);
-        flat_val v = {NULL, 0, FLAT_NULL};
-        if (p < end && *p == '"') {
-            p++;
-            if (!(q = memchr(p, '"', (size_t)(end - p))))
-                return false;
-            v.s = p;
-            v.n = (size_t)(q - p);
-            v.kind = FLAT_STRING;
-            p = q + 1;
-        } else if (end - p >= 4 && memcmp(p, "null", 4) == 0) {
-            p += 4;
-        } else {
-            return false;
-        }
-        /* A listed key is all letters, so plain; another must be checked. */
-        int k = find_key(ks, kn, keys, key_lens, nkeys);
-        if (k >= 0) {
-            if (vals[k].kind != FLAT_ABSENT)
-                return false;
-            vals[k] = v;
-        } else if (plain_prefix((const unsigned char *)ks, kn) != kn ||
-                   (v.kind == FLAT_STRING && plain_prefix((const unsigned char *)v.s, v.n) != v.n)) {
-            return false;
-        }
-        p = skip_ws(p, end);
-        if (p == end)
-            return false;
-        if (*p == '}')
-            return skip_ws(p + 1, end) == end;
-        if (*p != ',')
-            return false;
-        p = skip_ws(p + 1, end);
-    }
-}
-
-/* An optional id as take_id takes it; false where take_id would refuse. */
-/* camrtc_str_is_name's test, by table: ids are checked on every message. */
-static bool is_name(const char *s, size_t n)
-{
-    static const bool name_char[256] = {
-        ['-'] = 1, ['.'] = 1, ['_'] = 1,
-        ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1,
-        ['9'] = 1, ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1,
-        ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1,
-        ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
-        ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1,
-        ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
-        ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
-    };
-    if (n == 0 || n > CAMRTC_SIGMSG_MAX_ID)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!name_char[(unsigned char)s[i]])
-            return false;
-    return true;
-}
-
-static bool flat_id(const flat_val *v, char dst[CAMRTC_SIGMSG_MAX_ID + 1])
-{
-    dst[0] = '\0';
-    if (v->kind != FLAT_STRING || v->n == 0)
-        return true;
-    if (!is_name(v->s, v->n))
-        return false;
-    memcpy(dst, v->s, v->n);
-    dst[v->n] = '\0';
-    return true;
-}
-
-/* The common client message, accepted in place; false sends it to the reference
- * parser (which may accept it too: IceServerList, escapes, other value types). */
-static bool relay_fast(const char *json, size_t len, camrtc_sigmsg_relay *out)
-{
-    /* camrtc_sigmsg_parse_from_client's keys, in lower case. */
-    enum { K_ACTION, K_RECIPIENT, K_PAYLOAD, K_CORR, K_ICE, K_N };
-    static const char *const keys[K_N] = {"action", "recipientclientid", "messagepayload", "correlationid",
-                                          "iceserverlist"};
-    static const uint8_t key_lens[K_N] = {6, 17, 14, 13, 13};
-    flat_val v[K_N];
-    if (len > CAMRTC_SIGMSG_MAX_JSON || !scan_flat(json, len, keys, key_lens, K_N, v))
-        return false;
-    if (v[K_ICE].kind == FLAT_STRING || v[K_ACTION].kind != FLAT_STRING || v[K_PAYLOAD].kind != FLAT_STRING ||
-        v[K_PAYLOAD].n == 0)
-        return false;
-    const flat_val *a = &v[K_ACTION];
-    camrtc_sigmsg_type t = a->n == 9 ? CAMRTC_SIGMSG_SDP_OFFER
-                           : a->n == 10 ? CAMRTC_SIGMSG_SDP_ANSWER
-                           : a->n == 13 ? CAMRTC_SIGMSG_ICE_CANDIDATE : CAMRTC_SIGMSG_UNKNOWN;
-    if (t && memcmp(a->s, type_names[t], a->n) != 0)
-        t = CAMRTC_SIGMSG_UNKNOWN;
-    if (t == CAMRTC_SIGMSG_UNKNOWN || !flat_id(&v[K_RECIPIENT], out->peer_id) ||
-        !flat_id(&v[K_CORR], out->correlation_id) || check_base64(v[K_PAYLOAD].s, v[K_PAYLOAD].n) != CAMRTC_OK)
-        return false;
-    out->type = t;
-    out->payload = v[K_PAYLOAD].s;
-    out->payload_len = v[K_PAYLOAD].n;
-    return true;
-}
-
-static void relay_reset(camrtc_sigmsg_relay *r)
-{
-    r->type = CAMRTC_SIGMSG_UNKNOWN;
-    r->peer_id[0] = '\0';
-    r->correlation_id[0] = '\0';
-    r->payload = r->ice_server_list = NULL;
-    r->payload_len = r->ice_len = 0;
-    r->owned_ = r->owned_ice_ = NULL;
-}
-
-int camrtc_sigmsg_relay_parse(const char *json, size_t len, camrtc_sigmsg_relay *out, char *reason,
-                              size_t reason_sz)
-{
-    if (!out)
-        return fail(CAMRTC_EINVAL, reason, reason_sz, "no output");
-    relay_reset(out);
-    if (json && relay_fast(json, len, out)) {
-        if (reason && reason_sz)
-            reason[0] = '\0';
-        return CAMRTC_OK;
-    }
-    relay_reset(out);
-    camrtc_sigmsg m;
-    int rc = camrtc_sigmsg_parse_from_client(json, len, &m, reason, reason_sz);
-    memcpy(out->correlation_id, m.correlation_id, sizeof out->correlation_id);
-    if (rc < 0)
-        return rc;
-    out->type = m.type;
-    memcpy(out->peer_id, m.peer_id, sizeof out->peer_id);
-    out->payload = out->owned_ = m.payload;
-    out->payload_len = m.payload_len;
-    out->ice_server_list = out->owned_ice_ = m.ice_server_list;
-    out->ice_len = m.ice_server_list ? strlen(m.ice_server_list) : 0;
-    return CAMRTC_OK;
-}
-
-static char *put(char *d, const char *s, size_t n)
-{
-    memcpy(d, s, n);
-    return d + n;
-}
-
-#define PUT_LIT(d, lit) put((d), (lit), sizeof(lit) - 1)
-
-int camrtc_sigmsg_relay_write(camrtc_buf *out, const camrtc_sigmsg_relay *r, const char *sender_id)
-{
-    if (!out || !r || !sender_id || !client_may_send(r->type) || !r->payload || r->payload_len == 0)
-        return CAMRTC_EINVAL;
-    size_t slen = sender_id[0] ? strnlen(sender_id, CAMRTC_SIGMSG_MAX_ID + 1) : 0;
-    if (slen && !is_name(sender_id, slen))
-        return CAMRTC_EINVAL;
-    /* The payload was validated as base64 and the other strings are names:
-     * nothing needs escaping, so the message is assembled by length. */
-    static const char sender_key[] = "\"senderClientId\":\"", type_key[] = "\"messageType\":\"",
-                      payload_key[] = "\",\"messagePayload\":\"", ice_key[] = ",\"IceServerList\":";
-    const char *t = type_names[r->type];
-    size_t tlen = r->type == CAMRTC_SIGMSG_SDP_OFFER ? 9 : r->type == CAMRTC_SIGMSG_SDP_ANSWER ? 10 : 13;
-    bool ice = r->ice_server_list && r->type == CAMRTC_SIGMSG_SDP_OFFER;
-    size_t need = 1 + (slen ? sizeof sender_key - 1 + slen + 2 : 0) + sizeof type_key - 1 + tlen +
-                  sizeof payload_key - 1 + r->payload_len + 1 + (ice ? sizeof ice_key - 1 + r->ice_len : 0) + 1;
-    int rc = camrtc_buf_reserve(out, need);
-    if (rc < 0)
-        return rc;
-    char *d = (char *)camrtc_buf_data(out) + out->len;
-    *d++ = '{';
-    if (slen) {
-        d = PUT_LIT(d, sender_key);
-        d = put(d, sender_id, slen);
-        d = PUT_LIT(d, "\",");
-    }
-    d = PUT_LIT(d, type_key);
-    d = put(d, t, tlen);
-    d = PUT_LIT(d, payload_key);
-    d = put(d, r->payload, r->payload_len);
-    *d++ = '"';
-    if (ice) {
-        d = PUT_LIT(d, ice_key);
-        d = put(d, r->ice_server_list, r->ice_len);
-    }
-    *d++ = '}';
-    out->len += need;
-    return CAMRTC_OK;
-}
-
-void camrtc_sigmsg_relay_clear(camrtc_sigmsg_relay *r)
-{
-    if (!r)
-        return;
-    if (r->owned_ || r->owned_ice_) {
-        free(r->owned_);
-        free(r->owned_ice_);
-    }
-    relay_reset(r);
-}
