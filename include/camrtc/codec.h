@@ -28,6 +28,9 @@ int camrtc_base64_decode(const char *in, size_t len, uint8_t *out, size_t outsz)
 /* Encode n bytes as lowercase hex into out (outsz >= 2n+1), NUL-terminated. */
 int camrtc_hex_encode(const void *in, size_t n, char *out, size_t outsz);
 
+/* Value of one hex digit (either case), or -1 when c is not one. */
+int camrtc_hex_digit(int c);
+
 /* Decode len hex digits (either case) into out. Returns bytes written,
  * CAMRTC_EPROTO on malformed input, CAMRTC_ETOOBIG when outsz is too small. */
 int camrtc_hex_decode(const char *in, size_t len, uint8_t *out, size_t outsz);

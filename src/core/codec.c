@@ -116,11 +116,14 @@ int camrtc_hex_encode(const void *in, size_t n, char *out, size_t outsz)
     return (int)(2 * n);
 }
 
-static int hexval(char c)
+int camrtc_hex_digit(int c)
 {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
     return -1;
 }
 
@@ -131,7 +134,7 @@ int camrtc_hex_decode(const char *in, size_t len, uint8_t *out, size_t outsz)
     if (len / 2 > outsz)
         return CAMRTC_ETOOBIG;
     for (size_t i = 0; i < len; i += 2) {
-        int hi = hexval(in[i]), lo = hexval(in[i + 1]);
+        int hi = camrtc_hex_digit(in[i]), lo = camrtc_hex_digit(in[i + 1]);
         if (hi < 0 || lo < 0)
             return CAMRTC_EPROTO;
         out[i / 2] = (uint8_t)(hi << 4 | lo);

@@ -18,17 +18,6 @@ static bool is_unreserved(uint8_t c)
            c == '_' || c == '.' || c == '~';
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Encode n bytes into out (room for 3n+1), NUL-terminated. */
 static void encode_into(char *out, const uint8_t *p, size_t n)
 {
@@ -51,7 +40,7 @@ static size_t decode_into(char *out, const char *s, size_t n)
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         int hi, lo;
-        if (s[i] == '%' && i + 2 < n && (hi = hexval(s[i + 1])) >= 0 && (lo = hexval(s[i + 2])) >= 0) {
+        if (s[i] == '%' && i + 2 < n && (hi = camrtc_hex_digit(s[i + 1])) >= 0 && (lo = camrtc_hex_digit(s[i + 2])) >= 0) {
             out[k++] = (char)(hi << 4 | lo);
             i += 2;
         } else {

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "camrtc/codec.h"
 #include "camrtc/error.h"
 #include "http/http_chars.h"
 
@@ -473,17 +474,6 @@ static int step_body_len(camrtc_http_parser *p, const uint8_t *d, size_t n, size
     return p->remaining == 0 ? complete(p) : CAMRTC_OK;
 }
 
-static int hexval(uint8_t c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static int chunk_line_done(camrtc_http_parser *p)
 {
     if (p->n_digits == 0)
@@ -518,7 +508,7 @@ static int step_chunk_size(camrtc_http_parser *p, const uint8_t *d, size_t n, si
             p->sub = CS_CR;
             continue;
         }
-        int h = hexval(c);
+        int h = camrtc_hex_digit(c);
         if (p->sub == CS_DIGITS && h >= 0) {
             uint64_t lim = p->max_body - p->body.len;
             if (p->remaining > lim / 16 || (uint64_t)h > lim - p->remaining * 16)

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "camrtc/codec.h"
 #include "camrtc/error.h"
 
 static bool is_alpha(char c)
@@ -22,17 +23,6 @@ static bool is_digit(char c)
 static bool is_unreserved(char c)
 {
     return is_alpha(c) || is_digit(c) || c == '-' || c == '_' || c == '.' || c == '~';
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 /* Copy n bytes into a fixed field of size sz, NUL-terminated. */
@@ -68,7 +58,7 @@ static int parse_authority(const char *s, const char *e, camrtc_url *out)
         if (!host_end || host_end == host)
             return CAMRTC_EPROTO;
         for (const char *c = host; c < host_end; c++)
-            if (hexval(*c) < 0 && *c != ':' && *c != '.')
+            if (camrtc_hex_digit(*c) < 0 && *c != ':' && *c != '.')
                 return CAMRTC_EPROTO;
         if (!memchr(host, ':', (size_t)(host_end - host)))
             return CAMRTC_EPROTO;
@@ -183,7 +173,7 @@ static int decode_at(const char *in, size_t len, size_t *i)
     }
     if (len - *i < 3)
         return -1;
-    int h = hexval(in[*i + 1]), l = hexval(in[*i + 2]);
+    int h = camrtc_hex_digit(in[*i + 1]), l = camrtc_hex_digit(in[*i + 2]);
     if (h < 0 || l < 0)
         return -1;
     *i += 3;
