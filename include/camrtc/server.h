@@ -71,8 +71,11 @@ typedef struct camrtc_signaling camrtc_signaling;
 camrtc_signaling *camrtc_signaling_start(uv_loop_t *loop, const camrtc_signaling_config *cfg, camrtc_log *log,
                                          char *err, size_t errsz);
 
-/* The base URL clients use, e.g. "http://127.0.0.1:8443" (valid until free). */
+/* The base URL handed to clients in endpoints, e.g. "http://127.0.0.1:8443" (valid until free). */
 const char *camrtc_signaling_url(const camrtc_signaling *s);
+
+/* The URL of the socket it listens on (differs from camrtc_signaling_url with public_url). */
+const char *camrtc_signaling_listen_url(const camrtc_signaling *s);
 
 /* Path of the local CA certificate when serving TLS, else NULL. */
 const char *camrtc_signaling_ca_path(const camrtc_signaling *s);

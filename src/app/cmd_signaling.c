@@ -262,7 +262,9 @@ int camrtc_cmd_signaling(int argc, char **argv)
         uv_loop_close(&loop);
         return app_fail("signaling", "%s", err);
     }
-    printf("camrtc signaling listening on %s\n", camrtc_signaling_url(r.srv));
+    printf("camrtc signaling listening on %s\n", camrtc_signaling_listen_url(r.srv));
+    if (strcmp(camrtc_signaling_listen_url(r.srv), camrtc_signaling_url(r.srv)))
+        printf("endpoints handed out: %s\n", camrtc_signaling_url(r.srv));
     printf("region: %s\n", cfg.region);
     printf("access key: %s\n", cfg.creds.access_key_id);
     if (local_pair)

@@ -38,7 +38,8 @@ static void stats(sconn *sc, const camrtc_http_msg *m)
         "\"Hub\":{\"Connects\":%llu,\"RefusedViewerLimit\":%llu,\"RefusedRate\":%llu,\"MastersReplaced\":%llu,"
         "\"MessagesIn\":%llu,\"MessagesRouted\":%llu,\"MessagesHeld\":%llu,\"MessagesExpired\":%llu,"
         "\"DroppedMalformed\":%llu,\"DroppedTooLarge\":%llu,\"DroppedRate\":%llu,\"DroppedNoRecipient\":%llu,"
-        "\"StatusResponses\":%llu,\"IdleClosed\":%llu,\"DurationClosed\":%llu,\"GoAwaySent\":%llu}}",
+        "\"StatusResponses\":%llu,\"IdleClosed\":%llu,\"DurationClosed\":%llu,\"GoAwaySent\":%llu,"
+        "\"DroppedClosedConnection\":%llu}}",
         (unsigned long long)h->connects, (unsigned long long)h->refused_viewer_limit,
         (unsigned long long)h->refused_rate, (unsigned long long)h->masters_replaced,
         (unsigned long long)h->messages_in, (unsigned long long)h->messages_routed,
@@ -46,7 +47,8 @@ static void stats(sconn *sc, const camrtc_http_msg *m)
         (unsigned long long)h->dropped_malformed, (unsigned long long)h->dropped_too_large,
         (unsigned long long)h->dropped_rate, (unsigned long long)h->dropped_no_recipient,
         (unsigned long long)h->status_responses, (unsigned long long)h->idle_closed,
-        (unsigned long long)h->duration_closed, (unsigned long long)h->go_away_sent);
+        (unsigned long long)h->duration_closed, (unsigned long long)h->go_away_sent,
+        (unsigned long long)h->dropped_closed_conn);
     sig_service_respond(sc, 200, NULL, "application/json", camrtc_buf_data(&b), b.len, m->keep_alive);
     camrtc_buf_free(&b);
 }

@@ -715,8 +715,13 @@ static bool hold(sig_hub *h, hub_channel *ch, const char *recipient, camrtc_time
 void sig_hub_message(sig_hub *h, uint64_t conn_id, const char *text, size_t len, camrtc_time_us now)
 {
     hub_conn *c = h ? conn_find(h, conn_id) : NULL;
-    if (!c)
+    if (!c) {
+        /* A connection the hub already let go (replaced, closed) whose frames still
+         * arrive while its close completes. */
+        if (h)
+            h->stats.dropped_closed_conn++;
         return;
+    }
     h->stats.messages_in++;
     if (now > c->last_activity)
         c->last_activity = now;

@@ -70,6 +70,7 @@ typedef struct sig_hub_stats {
     uint64_t viewers_replaced;  /* a viewer reconnected with a client id already connected */
     uint64_t dropped_held_full; /* recipient absent and the channel's held queue at its bound */
     uint64_t refused_connections; /* max_connections reached */
+    uint64_t dropped_closed_conn; /* frames from a connection already replaced or closed */
 } sig_hub_stats;
 
 /* Create a hub. cfg and io are copied; ud is passed to io; log may be NULL and

@@ -614,6 +614,12 @@ static void on_sweep(uv_timer_t *t)
 
 static int format_endpoints(camrtc_signaling *s, uint16_t port)
 {
+    const char *lh = s->cfg.listen_host;
+    if (!strcmp(lh, "0.0.0.0") || !strcmp(lh, "::") || !*lh)
+        lh = "127.0.0.1";
+    bool lv6 = strchr(lh, ':') != NULL;
+    snprintf(s->listen_url, sizeof s->listen_url, "%s://%s%s%s:%u", s->cfg.tls ? "https" : "http", lv6 ? "[" : "",
+             lh, lv6 ? "]" : "", port);
     if (s->cfg.public_url && *s->cfg.public_url) {
         /* Advertise another base (a proxy in front of us): same scheme pair, its host and port. */
         const char *rest = strstr(s->cfg.public_url, "://");
@@ -833,6 +839,11 @@ const char *camrtc_signaling_url(const camrtc_signaling *s)
     return s->url;
 }
 
+const char *camrtc_signaling_listen_url(const camrtc_signaling *s)
+{
+    return s->listen_url;
+}
+
 const char *camrtc_signaling_ca_path(const camrtc_signaling *s)
 {
     return s->ca_path[0] ? s->ca_path : NULL;
@@ -843,11 +854,21 @@ size_t camrtc_signaling_client_count(const camrtc_signaling *s)
     return sig_hub_connection_count(s->hub);
 }
 
+/* Peers that never finish their close handshake do not hold the stop up. */
+static void on_stop_deadline(uv_timer_t *t)
+{
+    camrtc_signaling *s = t->data;
+    for (sconn *sc = s->conns; sc; sc = sc->next)
+        camrtc_conn_abort(sc->conn);
+}
+
 void camrtc_signaling_stop(camrtc_signaling *s)
 {
     if (s->stopping)
         return;
     s->stopping = true;
+    uv_ref((uv_handle_t *)&s->sweep_timer);
+    uv_timer_start(&s->sweep_timer, on_stop_deadline, 1000, 0);
     camrtc_listener_close(s->listener);
     s->listener = NULL;
     for (sconn *sc = s->conns; sc; sc = sc->next) {

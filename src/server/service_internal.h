@@ -62,7 +62,7 @@ struct camrtc_signaling {
     bool timer_armed;
     int open_timers;
     bool stopping, timers_closing;
-    char url[300], wss_url[300], ca_path[PATH_MAX];
+    char url[300], wss_url[300], listen_url[300], ca_path[PATH_MAX];
     sconn *conns;
     size_t n_conns;
     sig_idmap by_hub_id;

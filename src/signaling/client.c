@@ -541,6 +541,23 @@ static void io_ice(void *ud, const camrtc_kvs_ice_config *ice)
         e->ice = *ice;
 }
 
+/* Static credentials: need_credentials stays NULL so the core backs off and retries
+ * with the same keys (they may have been refused by a clock problem or a race). */
+static const sigcore_io core_io_static = {
+    .http = io_http,
+    .http_cancel = io_http_cancel,
+    .ws_open = io_ws_open,
+    .ws_send = io_ws_send,
+    .ws_ping = io_ws_ping,
+    .ws_close = io_ws_close,
+    .need_credentials = NULL,
+    .cache_save = io_cache_save,
+    .state = io_state,
+    .message = io_message,
+    .status = io_status,
+    .ice_config = io_ice,
+};
+
 static const sigcore_io core_io = {
     .http = io_http,
     .http_cancel = io_http_cancel,
@@ -682,7 +699,7 @@ camrtc_sigclient *camrtc_sigclient_start(uv_loop_t *loop, const camrtc_sigclient
         .max_connection = CAMRTC_SEC(cfg->max_connection_s),
         .http_timeout = CAMRTC_MS(cfg->http_timeout_ms),
     };
-    c->core = sigcore_new(&sc, &core_io, c, &c->rng, log, err, errsz);
+    c->core = sigcore_new(&sc, cfg->iot ? &core_io : &core_io_static, c, &c->rng, log, err, errsz);
     if (!c->core)
         goto fail;
     cache_path_for(c, cfg);

@@ -646,7 +646,7 @@ static void ice_config_ok(sigcore *c, const camrtc_kvs_ice_config *ice, camrtc_t
             ttl = ice->servers[i].ttl_s;
     if (ttl > 0) {
         int64_t in = ttl - c->ice_lead_s;
-        if (in < ttl / 2)   /* a Ttl shorter than the lead: refresh halfway, never in a loop */
+        if (in <= 0)   /* a Ttl not longer than the lead: refresh halfway, never in a loop */
             in = ttl / 2;
         if (in < 1)
             in = 1;

@@ -296,7 +296,11 @@ int sigcore_send(sigcore *c, camrtc_sigmsg_type type, const char *recipient, con
         return CAMRTC_EINVAL;
     if (!c->viewer && (!recipient || !camrtc_str_is_name(recipient, strlen(recipient), CAMRTC_SIGMSG_MAX_ID)))
         return CAMRTC_EINVAL;
-    if (c->cur < 0 && c->q_len >= c->max_queued) {
+    /* While a replacement connection is being opened the service may already have
+     * retired the old one (the newest master wins): hold messages until the new one
+     * is open rather than risk them on the old one. */
+    bool hold = c->cur < 0 || c->pending >= 0;
+    if (hold && c->q_len >= c->max_queued) {
         c->stats.queued_dropped++;
         CAMRTC_LOGW(c->log, MOD, "send queue full (%zu messages): message refused", c->max_queued);
         return CAMRTC_ELIMIT;
@@ -325,7 +329,7 @@ int sigcore_send(sigcore *c, camrtc_sigmsg_type type, const char *recipient, con
         return rc;
     }
     (void)now;
-    if (c->cur >= 0) {
+    if (!hold) {
         send_now(c, &out);
         camrtc_buf_free(&out);
     } else {

@@ -183,11 +183,12 @@ export function tempDir(tag) {
 // Spawns `camrtc signaling` and waits for its first stdout line; with --tls
 // also for the CA line. The child's environment has no AWS_* variables so the
 // credentials are exactly those on the command line (or the local pair).
-export async function startServer(bin, { stateDir, args = [], env = {}, startMs = 15000 } = {}) {
+// `listen` picks a fixed address (a restart on the same port keeps the endpoints).
+export async function startServer(bin, { stateDir, args = [], env = {}, startMs = 15000, listen = '127.0.0.1:0' } = {}) {
   const childEnv = { ...process.env };
   for (const k of Object.keys(childEnv)) if (k.startsWith('AWS_')) delete childEnv[k];
   Object.assign(childEnv, env);
-  const argv = ['signaling', '--listen', '127.0.0.1:0', '--state-dir', stateDir, ...args];
+  const argv = ['signaling', '--listen', listen, '--state-dir', stateDir, ...args];
   const proc = spawn(bin, argv, { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   const srv = { proc, argv, lines: [], stderr: '', exit: null };
   const exited = new Promise((resolve) => proc.on('exit', (code, signal) => {

@@ -241,6 +241,29 @@ TEST(ice_refresh_at_ttl_minus_30s)
     fk_free(&f);
 }
 
+TEST(ice_refresh_short_ttl_is_ttl_minus_lead)
+{
+    fake f;
+    CHECK(fk_init(&f, NULL, true));
+    CHECK(fk_connect(&f));
+    /* First refresh of the 200 s Ttl, answered with a 35 s Ttl: the next one is due
+     * 35 - 30 = 5 s later, not halfway. */
+    camrtc_time_us t0 = f.now;
+    CHECK(fk_run_to(&f, t0 + CAMRTC_SEC(170)));
+    size_t calls = f.n_http;
+    f.now = t0 + CAMRTC_SEC(170);
+    fk_answer(&f, fk_last_http(&f), 200, NULL,
+              "{\"IceServerList\":[{\"Uris\":[\"turn:192.0.2.1:443\"],\"Username\":\"u\",\"Password\":\"p\","
+              "\"Ttl\":35}]}");
+    camrtc_time_us t1 = f.now;
+    CHECK(fk_run_to(&f, t1 + CAMRTC_SEC(5) - 1));
+    CHECK_EQ_INT(f.n_http, calls);
+    CHECK(fk_run_to(&f, t1 + CAMRTC_SEC(5)));
+    CHECK_EQ_INT(f.n_http, calls + 1);
+    CHECK_EQ_INT(fk_last_http(&f)->op, FK_ICE);
+    fk_free(&f);
+}
+
 TEST(clock_skew_from_date_used_in_next_signatures)
 {
     fake f;
@@ -526,7 +549,8 @@ int main(void)
 {
     return RUN_TESTS(full_flow_order_and_bodies, viewer_flow_passes_role_and_client_id, create_only_when_asked,
                      arn_skips_describe, cache_gives_exactly_two_calls, cache_for_other_channel_or_expired_ignored,
-                     ice_refresh_at_ttl_minus_30s, clock_skew_from_date_used_in_next_signatures,
+                     ice_refresh_at_ttl_minus_30s, ice_refresh_short_ttl_is_ttl_minus_lead,
+                     clock_skew_from_date_used_in_next_signatures,
                      signature_expired_retries_at_once_with_corrected_clock,
                      forbidden_asks_for_credentials_and_resumes, start_without_credentials_waits_for_them,
                      not_found_drops_cache_and_describes_again, server_errors_and_timeouts_back_off_then_get_endpoint,

@@ -209,9 +209,12 @@ TEST(connection_limit_graceful_reconnect_loses_nothing)
     CHECK(nw != old);
     CHECK(!f.ws[0].close_asked);
     CHECK_EQ_INT(sigcore_get_state(f.c), SIGCORE_CONNECTED);
+    /* While the replacement opens, sends are held: the service may already have
+     * retired the old connection once it saw the new upgrade. */
+    int sends_before = f.n_sends;
     CHECK_EQ_INT(sigcore_send(f.c, CAMRTC_SIGMSG_ICE_CANDIDATE, "viewer-1", CAND_JSON, strlen(CAND_JSON), corr[2],
                               sizeof corr[2], f.now), 0);
-    CHECK_EQ_INT(f.sends[f.n_sends - 1].ws_id, old);
+    CHECK_EQ_INT(f.n_sends, sends_before);
     fk_deliver_msg(&f, old, CAMRTC_SIGMSG_ICE_CANDIDATE, "viewer-1", CAND_JSON);
     CHECK_EQ_INT(f.n_messages, 1);
 
@@ -220,6 +223,7 @@ TEST(connection_limit_graceful_reconnect_loses_nothing)
     sigcore_ws_open(f.c, nw, f.now, fk_wall(&f));
     CHECK(f.ws[0].close_asked);
     CHECK(!f.ws[1].close_asked);
+    CHECK_EQ_INT(f.sends[f.n_sends - 1].ws_id, nw);   /* the held message went out on the new one */
     CHECK_EQ_INT(sigcore_send(f.c, CAMRTC_SIGMSG_ICE_CANDIDATE, "viewer-1", CAND_JSON, strlen(CAND_JSON), corr[3],
                               sizeof corr[3], f.now), 0);
     CHECK_EQ_INT(f.sends[f.n_sends - 1].ws_id, nw);
@@ -232,8 +236,8 @@ TEST(connection_limit_graceful_reconnect_loses_nothing)
     CHECK_EQ_INT(f.n_states, states);   /* never left "connected" */
     for (int i = 0; i < 4; i++)
         CHECK(sent_once(&f, corr[i]));
-    CHECK_EQ_INT(sent_on(&f, old), 3);
-    CHECK_EQ_INT(sent_on(&f, nw), 1);
+    CHECK_EQ_INT(sent_on(&f, old), 2);
+    CHECK_EQ_INT(sent_on(&f, nw), 2);
     CHECK_EQ_INT(sigcore_get_stats(f.c)->messages_out, 4);
     CHECK_EQ_INT(sigcore_get_stats(f.c)->reconnects, 1);
     /* And again an hour-slice later from the new connection's start. */
