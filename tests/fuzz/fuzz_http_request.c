@@ -14,47 +14,7 @@
 #include "camrtc/error.h"
 #include "camrtc/http.h"
 
-#define MAX_RECORDS 64
-
-typedef struct {
-    int rc;
-    size_t end;
-    uint64_t hash;
-} record;
-
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
-{
-    const uint8_t *b = p;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ b[i]) * 1099511628211ull;
-    return h;
-}
-
-static uint64_t fnv_str(uint64_t h, const char *s)
-{
-    return fnv(h, s, strlen(s) + 1);
-}
-
-static uint64_t msg_hash(const camrtc_http_msg *m)
-{
-    if (m->n_headers > CAMRTC_HTTP_MAX_HEADERS || m->body[m->body_len] != '\0')
-        abort();
-    uint64_t h = 14695981039346656037ull;
-    h = fnv_str(h, m->method);
-    h = fnv_str(h, m->target);
-    h = fnv_str(h, m->path);
-    h = fnv_str(h, m->query);
-    h = fnv_str(h, m->reason);
-    int v[4] = {m->status, m->version_minor, m->keep_alive, m->upgrade};
-    h = fnv(h, v, sizeof v);
-    for (size_t i = 0; i < m->n_headers; i++) {
-        if (!m->headers[i].name[0])
-            abort();
-        h = fnv_str(h, m->headers[i].name);
-        h = fnv_str(h, m->headers[i].value);
-    }
-    return fnv(h, m->body, m->body_len);
-}
+#include "http_fuzz_common.h"
 
 /* Write the request out again and parse it back. */
 static void roundtrip(const camrtc_http_msg *m, size_t max_body)

@@ -11,22 +11,12 @@
 #include "camrtc/str.h"
 #include "camrtc/time.h"
 
-#define AKID "AKIDEXAMPLE"
-#define SECRET "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
-#define TOKEN "FQoGZXIvYXdzEXAMPLETOKEN"
+#include "aws_vectors.h"
+
 #define ARN "arn:aws:kinesisvideo:us-west-2:123456789012:channel/lab-channel/1700000000000"
 #define ARN_ENC "arn%3Aaws%3Akinesisvideo%3Aus-west-2%3A123456789012%3Achannel%2Flab-channel%2F1700000000000"
 #define BASE "http://127.0.0.1:36605"
 
-static const camrtc_aws_creds creds_token = {AKID, SECRET, TOKEN};
-static const camrtc_aws_creds creds_plain = {AKID, SECRET, NULL};
-
-static int64_t amz(const char *s)
-{
-    int64_t t = 0;
-    camrtc_time_parse_amz(s, &t);
-    return t;
-}
 
 static const uint8_t *B(const char *s)
 {

@@ -14,20 +14,10 @@
 #include "camrtc/sigv4.h"
 #include "camrtc/time.h"
 
-#define AKID "AKIDEXAMPLE"
-#define SECRET "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
-#define TOKEN "FQoGZXIvYXdzEXAMPLETOKEN"
+#include "aws_vectors.h"
+
 #define EMPTY_SHA "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
-static const camrtc_aws_creds creds_token = {AKID, SECRET, TOKEN};
-static const camrtc_aws_creds creds_plain = {AKID, SECRET, NULL};
-
-static int64_t amz(const char *s)
-{
-    int64_t t = 0;
-    camrtc_time_parse_amz(s, &t);
-    return t;
-}
 
 /* ---- (a) @aws-sdk/client-kinesis-video REST requests ------------------------------ */
 
