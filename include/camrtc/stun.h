@@ -110,10 +110,15 @@ typedef struct camrtc_stun_msg {
 bool camrtc_stun_is_message(const uint8_t *data, size_t len);
 
 /* Parse a whole STUN message of exactly len bytes. Attributes after MESSAGE-INTEGRITY
- * other than MESSAGE-INTEGRITY-SHA256 and FINGERPRINT, and anything after FINGERPRINT,
- * are ignored (RFC 8489 §14.5/§14.7). CAMRTC_EPROTO when malformed (bad length, bad
- * padding, truncated attribute, FINGERPRINT not last), CAMRTC_ETOOBIG when there are
- * more than CAMRTC_STUN_MAX_ATTRS attributes. */
+ * other than MESSAGE-INTEGRITY-SHA256 and FINGERPRINT, and after MESSAGE-INTEGRITY-SHA256
+ * other than FINGERPRINT, are ignored: framing-checked but not indexed (RFC 8489
+ * §14.5/§14.6). An attribute after FINGERPRINT makes the message malformed (§14.7).
+ * CAMRTC_EPROTO when malformed (bad header, length not len - 20 or not a multiple of 4,
+ * an attribute or its padding running past the end, FINGERPRINT not last, a
+ * MESSAGE-INTEGRITY that is not 20 bytes, a MESSAGE-INTEGRITY-SHA256 that is not 16..32
+ * in steps of 4, a FINGERPRINT that is not 4), CAMRTC_ETOOBIG when more than
+ * CAMRTC_STUN_MAX_ATTRS attributes are indexed. The contents of padding bytes are
+ * ignored (§14). Duplicate attributes are all indexed; the getters read the first. */
 int camrtc_stun_parse(camrtc_stun_msg *msg, const uint8_t *data, size_t len);
 
 /* The first attribute of type, or NULL. */
@@ -184,7 +189,8 @@ void camrtc_stun_add_unknown(camrtc_stun_builder *b, const uint16_t *types, unsi
 /* MESSAGE-INTEGRITY (HMAC-SHA1) / MESSAGE-INTEGRITY-SHA256 over what is written so far. */
 void camrtc_stun_add_integrity(camrtc_stun_builder *b, const uint8_t *key, size_t keylen);
 void camrtc_stun_add_integrity_sha256(camrtc_stun_builder *b, const uint8_t *key, size_t keylen);
-/* FINGERPRINT; must be the last attribute. */
+/* FINGERPRINT; must be the last attribute (the builder does not check that later calls
+ * add nothing: the caller adds it last). */
 void camrtc_stun_add_fingerprint(camrtc_stun_builder *b);
 
 /* The message length (> 0), or the sticky error. */
