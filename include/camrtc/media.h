@@ -43,12 +43,26 @@ typedef struct camrtc_frame {
     camrtc_time_us capture_us;     /* camrtc_now_us() when captured */
 } camrtc_frame;
 
+/* Bounds on frame sizes accepted anywhere in media (allocation, conversion, sources). */
+#define CAMRTC_FRAME_MIN_DIM 16
+#define CAMRTC_FRAME_MAX_DIM 8192
+
 /* Convert any camrtc_frame to I420 at dst's size (scaling when sizes differ). dst must
- * be an I420 frame with its planes allocated. CAMRTC_EPROTO for a bad MJPEG frame,
- * CAMRTC_EINVAL for sizes out of range. */
+ * be an I420 frame with its planes allocated. CAMRTC_EPROTO for a bad MJPEG frame (or
+ * a packed frame shorter than its size says), CAMRTC_EINVAL for sizes out of range.
+ * Scaling from a format other than I420 goes through a temporary I420 frame that this
+ * call allocates and frees; a per-frame caller should use camrtc_convert_to_i420_scratch. */
 int camrtc_convert_to_i420(const camrtc_frame *src, camrtc_frame *dst);
 
-/* Allocate / free the planes of an I420 frame of w x h (even sizes, 16..8192). */
+/* Same, with a caller-owned scratch frame for the intermediate I420 picture: scratch
+ * starts zeroed ({0}), is (re)allocated only when the source size changes, and is
+ * freed by the caller with camrtc_frame_free. No allocation in the steady state. */
+int camrtc_convert_to_i420_scratch(const camrtc_frame *src, camrtc_frame *dst,
+                                   camrtc_frame *scratch);
+
+/* Allocate / free the planes of an I420 frame of w x h (even sizes, 16..8192), in one
+ * allocation owned by f. camrtc_frame_free only for frames made by alloc_i420; it
+ * zeroes f and accepts a zeroed frame. */
 int camrtc_frame_alloc_i420(camrtc_frame *f, int w, int h);
 void camrtc_frame_free(camrtc_frame *f);
 
@@ -56,12 +70,21 @@ void camrtc_frame_free(camrtc_frame *f);
 
 /* Burn frame_id and capture time into an I420 frame (moving pattern, large digits, and
  * a block of 64 black/white cells of 16x16 luma pixels in the top-left corner that
- * survives compression). */
+ * survives compression). The block needs a frame of at least 128x128
+ * (CAMRTC_TESTSRC_BLOCK); smaller frames get the pattern only. */
+#define CAMRTC_TESTSRC_BLOCK 128
 void camrtc_testsrc_draw(camrtc_frame *f, uint64_t frame_id, camrtc_time_us capture_us);
 
 /* Read the block back from a decoded I420 frame: CAMRTC_OK and the values, or
- * CAMRTC_ENOTFOUND when the block is not there (check bits fail). */
+ * CAMRTC_ENOTFOUND when the block is not there (too little contrast, a cell neither
+ * clearly dark nor clearly light, or the check bits fail). The block carries only frame_id mod 2^32 and the capture
+ * time in whole milliseconds mod 2^24 (about 4.6 hours): *capture_us comes back as
+ * ((capture_us / 1000) mod 2^24) * 1000; compare with camrtc_testsrc_ms_since. */
 int camrtc_testsrc_read(const camrtc_frame *f, uint64_t *frame_id, camrtc_time_us *capture_us);
+
+/* Milliseconds from a capture time read back by camrtc_testsrc_read to now (same
+ * clock, camrtc_now_us), handling the 2^24 ms wrap: the latency of a frame. */
+int64_t camrtc_testsrc_ms_since(camrtc_time_us read_capture_us, camrtc_time_us now);
 
 /* ---- sources ------------------------------------------------------------------------ */
 
@@ -80,17 +103,31 @@ typedef struct camrtc_source_info {
     camrtc_pixfmt fmt;    /* raw sources */
 } camrtc_source_info;
 
-/* Open a source. On failure returns NULL and writes a one-line reason into err. */
+/* Open a source. On failure returns NULL and writes a one-line reason into err.
+ * cfg->width/height: 0x0 or even 16..4096; cfg->fps: 0..240; anything else is refused.
+ * testsrc uses them as given; V4L2 negotiates the closest size the camera has (info says
+ * what it got); y4m and the H.264 sources keep their own size. */
 camrtc_source *camrtc_source_open(const camrtc_source_config *cfg, char *err, size_t errsz);
 void camrtc_source_close(camrtc_source *s);
 const camrtc_source_info *camrtc_source_get_info(const camrtc_source *s);
 
 /* Raw sources: the next frame (blocking for V4L2; immediately for paced sources, which
  * the caller paces). The frame stays valid until the next call. CAMRTC_ECLOSED at end
- * of a non-looping input, CAMRTC_EIO / CAMRTC_EPROTO with a message in err. */
+ * of a non-looping input, CAMRTC_EIO / CAMRTC_EPROTO with a message in err.
+ * Every raw source stamps out->capture_us itself with camrtc_now_us(): at the read for
+ * testsrc and y4m (so pace the reads), at dequeue for V4L2; frame_id counts from 0 and
+ * keeps counting across loops of a file. The file sources (y4m, h264dir, h264) loop
+ * forever, so they never return CAMRTC_ECLOSED. V4L2 waits at most 2 s for a frame
+ * (CAMRTC_ETIMEDOUT), and drops and counts frames the driver marks broken.
+ * Raw frames are I420 (testsrc, y4m) or the camera's YUYV / NV12 / I420 / MJPEG (V4L2):
+ * use camrtc_convert_to_i420_scratch to bring them to the encoder's size. Note that
+ * MJPEG decodes to full-range (JFIF) samples. */
 int camrtc_source_read(camrtc_source *s, camrtc_frame *out, char *err, size_t errsz);
 
-/* Encoded sources: the next access unit in Annex-B (valid until the next call). */
+/* Encoded sources: the next access unit in Annex-B, start codes included (valid until
+ * the next call); *keyframe when it holds an IDR slice. h264dir reads one file per call;
+ * h264 cuts the stream it loaded at open. Their info gives width/height from the first
+ * SPS (else as configured, 0 when not set) and fps as configured (default 30). */
 int camrtc_source_read_au(camrtc_source *s, const uint8_t **au, size_t *len, bool *keyframe,
                           char *err, size_t errsz);
 
@@ -133,7 +170,13 @@ typedef struct camrtc_encoder_config {
 int camrtc_h264_find_sps(const uint8_t *annexb, size_t len, uint8_t *profile_idc,
                          uint8_t *constraints, uint8_t *level_idc);
 
-/* Split Annex-B data into NAL units: calls fn for each (without start code). */
+/* The picture size (after frame cropping) the first SPS in Annex-B data declares.
+ * CAMRTC_ENOTFOUND without an SPS, CAMRTC_EPROTO for a malformed one. */
+int camrtc_h264_sps_size(const uint8_t *annexb, size_t len, int *width, int *height);
+
+/* Split Annex-B data into NAL units: calls fn (may be NULL) for each, without its start
+ * code and trailing zero bytes; empty units are skipped. Returns the number of units,
+ * or CAMRTC_EPROTO when anything but zero bytes precedes the first start code. */
 int camrtc_h264_split(const uint8_t *annexb, size_t len,
                       void (*fn)(void *user, const uint8_t *nal, size_t len), void *user);
 

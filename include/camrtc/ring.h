@@ -24,7 +24,8 @@ extern "C" {
 typedef struct camrtc_ring camrtc_ring;
 
 /* Create a ring of capacity slots (rounded up to a power of two, >= 2) of item_size bytes.
- * NULL on allocation failure or a zero size. */
+ * NULL on allocation failure, a zero size, or a capacity above CAMRTC_RING_MAX_CAPACITY. */
+#define CAMRTC_RING_MAX_CAPACITY ((size_t)1 << 24)
 camrtc_ring *camrtc_ring_new(size_t capacity, size_t item_size);
 
 /* Free a ring no thread is using any more. */
@@ -39,7 +40,7 @@ bool camrtc_ring_push(camrtc_ring *r, const void *item);
 
 /* Consumer: the oldest item, or NULL when empty (stays until camrtc_ring_pop). */
 void *camrtc_ring_peek(camrtc_ring *r);
-/* Consumer: release the oldest item. */
+/* Consumer: release the oldest item (nothing happens when the ring is empty). */
 void camrtc_ring_pop(camrtc_ring *r);
 /* Consumer: copy the oldest item out and release it; false when empty. */
 bool camrtc_ring_pop_copy(camrtc_ring *r, void *item);

@@ -6,6 +6,10 @@
 
 #include "app/app.h"
 
+/* The media commands (cmd_media.c). */
+int camrtc_cmd_encode(int argc, char **argv);
+int camrtc_cmd_probe(int argc, char **argv);
+
 static const char usage[] =
 "usage: camrtc <command> [options]\n"
 "\n"
@@ -13,6 +17,8 @@ static const char usage[] =
 "  master      join a signaling channel as its master (the camera)\n"
 "  viewer      join a signaling channel as a viewer\n"
 "  signaling   run the local KVS-compatible signaling service\n"
+"  encode      run a video source through the encoder into an H.264 file\n"
+"  probe       list the access units of an H.264 file (no decoding)\n"
 "\n"
 "Run 'camrtc <command> --help' for a command's options.\n";
 
@@ -45,6 +51,10 @@ int main(int argc, char **argv)
         return camrtc_cmd_peer(argc - 1, argv + 1, true);
     if (!strcmp(argv[1], "signaling"))
         return camrtc_cmd_signaling(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "encode"))
+        return camrtc_cmd_encode(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "probe"))
+        return camrtc_cmd_probe(argc - 1, argv + 1);
     fprintf(stderr, "camrtc: unknown command '%s'\n%s", argv[1], usage);
     return 2;
 }

@@ -1,0 +1,520 @@
+/* The media side's costs, one JSON object per line:
+ *
+ *   bench_media [--frames N] [--seconds S]
+ *
+ *   rss_720p30        VmRSS of the process before and while a 720p30 testsrc pipeline
+ *                     runs (capture → x264 → loop), measured first so the later phases'
+ *                     buffers are not in it.
+ *   encode_raw_x264   x264_encoder_encode called directly, same settings as
+ *                     camrtc_encoder (ultrafast, zerolatency, constrained baseline,
+ *                     2500 kbit/s, one-frame VBV, 1100-byte slices, 1 thread), on N
+ *                     pre-made 720p I420 test-pattern frames.
+ *   encode_pipeline   the same N frames from a Y4M file through the whole pipeline,
+ *                     unpaced: read, encoder thread, output ring, uv_async, on_nal.
+ *                     Latency per frame is capture (read) → last NAL on the loop.
+ *   pipeline_vs_raw   the ratios (goal: <= 1.1).
+ *   slice_latency     720p at 30 fps, paced: capture → first NAL on the loop and
+ *                     capture → last NAL (the gain of slice-level output).
+ *   ring_transfer     SPSC ring, two threads, 8-byte items: ns per item.
+ *   convert_720p      libyuv YUYV → I420 and NV12 → I420 per 720p frame.
+ */
+#include <getopt.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <uv.h>
+#include <x264.h>
+
+#include "camrtc/encoder.h"
+#include "camrtc/error.h"
+#include "camrtc/media.h"
+#include "camrtc/pipeline.h"
+#include "camrtc/ring.h"
+
+#define W 1280
+#define H 720
+#define FPS 30
+#define KBPS 2500
+#define MAX_FRAMES 1000
+
+static long rss_kb(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f)
+        return -1;
+    char line[256];
+    long kb = -1;
+    while (fgets(line, sizeof(line), f))
+        if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+            break;
+    fclose(f);
+    return kb;
+}
+
+/* The 1-minute load average: on a shared machine it says how much to trust a figure. */
+static double loadavg(void)
+{
+    double l = -1;
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        if (fscanf(f, "%lf", &l) != 1)
+            l = -1;
+        fclose(f);
+    }
+    return l;
+}
+
+/* CPU time of the whole process (all threads) in us: unlike wall time, it does not
+ * grow when other processes take the cores. */
+static uint64_t cpu_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Sorts v in place. */
+static double pct_ms(uint64_t *v, int n, int pct)
+{
+    if (n <= 0)
+        return 0;
+    qsort(v, (size_t)n, sizeof(*v), cmp_u64);
+    int i = (n - 1) * pct / 100;
+    return (double)v[i] / 1000.0;
+}
+
+static double mean_ms(const uint64_t *v, int n)
+{
+    double s = 0;
+    for (int i = 0; i < n; i++)
+        s += (double)v[i];
+    return n ? s / n / 1000.0 : 0;
+}
+
+/* ---- a pipeline run on a private loop ------------------------------------------------------ */
+
+typedef struct run {
+    uv_loop_t loop;
+    camrtc_pipeline *p;
+    uint64_t first_us[MAX_FRAMES], last_us[MAX_FRAMES];   /* capture → on the loop */
+    uint64_t first_emit[MAX_FRAMES], last_emit[MAX_FRAMES]; /* capture → out of x264 */
+    int nals[MAX_FRAMES];
+    int frames;
+    bool first_seen;
+    long rss_max;
+    double encode_ms_mean;         /* time inside camrtc_encoder_encode, per frame */
+    double cpu_ms_per_frame;       /* process CPU time (every thread) per frame */
+    uv_timer_t timer;
+} run;
+
+static void run_on_nal(void *user, const camrtc_nal *nal)
+{
+    run *r = user;
+    uint64_t now = camrtc_now_us();
+    if (r->frames < MAX_FRAMES) {
+        if (!r->first_seen) {
+            r->first_us[r->frames] = now - nal->capture_us;
+            r->first_emit[r->frames] = nal->encoded_us - nal->capture_us;
+            r->nals[r->frames] = 0;
+        }
+        r->first_seen = true;
+        r->nals[r->frames]++;
+        if (nal->last_of_frame) {
+            r->last_emit[r->frames] = nal->encoded_us - nal->capture_us;
+            r->last_us[r->frames++] = now - nal->capture_us;
+            r->first_seen = false;
+        }
+    }
+    camrtc_pipeline_release(r->p, nal);
+}
+
+static void run_on_end(void *user, int status)
+{
+    run *r = user;
+    if (status < 0)
+        fprintf(stderr, "bench_media: pipeline stopped: %s\n", camrtc_strerror(status));
+    uv_stop(&r->loop);
+}
+
+static void run_on_timer(uv_timer_t *t)
+{
+    run *r = t->data;
+    long kb = rss_kb();
+    if (kb > r->rss_max)
+        r->rss_max = kb;
+}
+
+/* Run a pipeline until max_frames; returns wall time in us, or 0 on failure. */
+static uint64_t run_pipeline(run *r, const char *spec, uint64_t max_frames, bool unpaced)
+{
+    memset(r, 0, sizeof(*r));
+    uv_loop_init(&r->loop);
+    uv_timer_init(&r->loop, &r->timer);
+    r->timer.data = r;
+    uv_timer_start(&r->timer, run_on_timer, 200, 200);
+    camrtc_source_config src = {.spec = spec, .width = W, .height = H, .fps = FPS};
+    camrtc_encoder_config enc = {.bitrate_kbps = KBPS};
+    camrtc_pipeline_settings set = {.on_end = run_on_end, .max_frames = max_frames,
+                                    .unpaced = unpaced};
+    char err[200];
+    uint64_t t0 = camrtc_now_us(), t1 = t0, c0 = cpu_us();
+    int rc = camrtc_pipeline_new(&r->loop, &src, &enc, run_on_nal, r, &set, &r->p, err, sizeof(err));
+    if (rc < 0)
+        fprintf(stderr, "bench_media: %s: %s\n", spec, err);
+    else {
+        uv_run(&r->loop, UV_RUN_DEFAULT);
+        t1 = camrtc_now_us();
+        camrtc_pipeline_stats st;
+        camrtc_pipeline_get_stats(r->p, &st);
+        r->cpu_ms_per_frame = r->frames ? (double)(cpu_us() - c0) / 1000.0 / r->frames : 0;
+        r->encode_ms_mean = st.frames_encoded ?
+            (double)st.encode_us_total / 1000.0 / (double)st.frames_encoded : 0;
+    }
+    camrtc_pipeline_free(r->p);
+    uv_close((uv_handle_t *)&r->timer, NULL);
+    uv_run(&r->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&r->loop);
+    return rc < 0 ? 0 : t1 - t0;
+}
+
+/* ---- phases ------------------------------------------------------------------------------------ */
+
+static void bench_rss(int seconds)
+{
+    long idle = rss_kb();
+    run *r = calloc(1, sizeof(*r));
+    run_pipeline(r, "testsrc", (uint64_t)seconds * FPS, false);
+    printf("{\"bench\":\"media\",\"what\":\"rss_720p30\",\"seconds\":%d,\"frames\":%d,"
+           "\"rss_kb_before\":%ld,\"rss_kb_running_max\":%ld,\"rss_kb_pipeline\":%ld}\n",
+           seconds, r->frames, idle, r->rss_max, r->rss_max - idle);
+    free(r);
+}
+
+static int write_y4m(const char *path, const camrtc_frame *f, int n);
+
+/* The test pattern; with noise, +-noise/2 on every luma sample (a camera's sensor
+ * noise), which makes every picture cost bits and so several slices. */
+static int make_frames(camrtc_frame *f, int n, int noise)
+{
+    uint32_t seed = 12345;
+    for (int i = 0; i < n; i++) {
+        if (camrtc_frame_alloc_i420(&f[i], W, H) < 0)
+            return -1;
+        camrtc_testsrc_draw(&f[i], (uint64_t)i, (uint64_t)i * 33333);
+        for (size_t k = 0; noise && k < (size_t)W * H; k++) {
+            seed = seed * 1103515245u + 12345u;
+            int v = f[i].plane[0][k] + (int)((seed >> 24) % (unsigned)noise) - noise / 2;
+            f[i].plane[0][k] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+        }
+    }
+    return 0;
+}
+
+/* n frames into a temporary Y4M file; path must be a mkstemp template. */
+static int frames_file(char *path, int n, int noise)
+{
+    camrtc_frame *f = calloc((size_t)n, sizeof(*f));
+    int fd = mkstemp(path);
+    if (fd >= 0)
+        close(fd);
+    int rc = (!f || fd < 0 || make_frames(f, n, noise) < 0 || write_y4m(path, f, n) < 0) ? -1 : 0;
+    for (int i = 0; f && i < n; i++)
+        camrtc_frame_free(&f[i]);
+    free(f);
+    return rc;
+}
+
+static int write_y4m(const char *path, const camrtc_frame *f, int n)
+{
+    FILE *o = fopen(path, "wb");
+    if (!o)
+        return -1;
+    fprintf(o, "YUV4MPEG2 W%d H%d F%d:1 Ip A1:1 C420jpeg\n", W, H, FPS);
+    for (int i = 0; i < n; i++) {
+        fputs("FRAME\n", o);
+        fwrite(f[i].plane[0], 1, f[i].bytes, o);
+    }
+    return fclose(o);
+}
+
+/* x264 set up as camrtc_encoder does (encoder.c), without the slice callback. */
+static x264_t *open_raw_x264(void)
+{
+    x264_param_t p;
+    x264_param_default_preset(&p, "ultrafast", "zerolatency");
+    p.i_log_level = X264_LOG_ERROR;
+    p.i_threads = 1;
+    p.b_sliced_threads = 0;
+    p.i_width = W;
+    p.i_height = H;
+    p.i_csp = X264_CSP_I420;
+    p.i_fps_num = FPS;
+    p.i_fps_den = 1;
+    p.b_vfr_input = 0;
+    p.i_level_idc = 31;
+    p.i_keyint_max = 2 * FPS;
+    p.rc.i_rc_method = X264_RC_ABR;
+    p.rc.i_bitrate = KBPS;
+    p.rc.i_vbv_max_bitrate = KBPS;
+    p.rc.i_vbv_buffer_size = (KBPS + FPS - 1) / FPS;
+    p.b_repeat_headers = 1;
+    p.b_annexb = 0;
+    p.i_slice_max_size = 1100;
+    x264_param_apply_profile(&p, "baseline");
+    return x264_encoder_open(&p);
+}
+
+static double bench_raw(const camrtc_frame *f, int n, uint64_t *lat, double *cpu_ms)
+{
+    x264_t *h = open_raw_x264();
+    if (!h)
+        return 0;
+    uint64_t t0 = camrtc_now_us(), c0 = cpu_us();
+    size_t bytes = 0;
+    for (int i = 0; i < n; i++) {
+        x264_picture_t pic, out;
+        x264_picture_init(&pic);
+        pic.img.i_csp = X264_CSP_I420;
+        pic.img.i_plane = 3;
+        for (int k = 0; k < 3; k++) {
+            pic.img.plane[k] = f[i].plane[k];
+            pic.img.i_stride[k] = f[i].stride[k];
+        }
+        pic.i_pts = i;
+        x264_nal_t *nals;
+        int nn;
+        uint64_t s = camrtc_now_us();
+        int sz = x264_encoder_encode(h, &nals, &nn, &pic, &out);
+        lat[i] = camrtc_now_us() - s;
+        bytes += sz > 0 ? (size_t)sz : 0;
+    }
+    double secs = (double)(camrtc_now_us() - t0) / 1e6;
+    *cpu_ms = (double)(cpu_us() - c0) / 1000.0 / n;
+    x264_encoder_close(h);
+    double fps = n / secs;
+    double m = mean_ms(lat, n);
+    printf("{\"bench\":\"media\",\"what\":\"encode_raw_x264\",\"size\":\"%dx%d\",\"frames\":%d,"
+           "\"bytes\":%zu,\"fps\":%.1f,\"cpu_ms_per_frame\":%.3f,\"ms_per_frame_mean\":%.3f,"
+           "\"ms_p50\":%.3f,\"ms_p95\":%.3f,\"loadavg\":%.2f}\n", W, H, n, bytes, fps, *cpu_ms,
+           m, pct_ms(lat, n, 50), pct_ms(lat, n, 95), loadavg());
+    return fps;
+}
+
+static void bench_encode(int n)
+{
+    camrtc_frame *f = calloc((size_t)n, sizeof(*f));
+    uint64_t *lat = calloc((size_t)n, sizeof(*lat));
+    char path[] = "/tmp/bench_media_XXXXXX";
+    int fd = mkstemp(path);
+    if (fd >= 0)
+        close(fd);
+    if (fd < 0 || make_frames(f, n, 0) < 0 || write_y4m(path, f, n) < 0) {
+        fprintf(stderr, "bench_media: cannot prepare the frames\n");
+        goto out;
+    }
+    /* Alternate the two twice; the better round of each counts (shared machine). */
+    double raw_fps = 0, pipe_fps = 0, raw_ms = 1e9, pipe_ms = 1e9, pipe_enc_ms = 0;
+    double raw_cpu = 1e9, pipe_cpu = 1e9;
+    run *r = calloc(1, sizeof(*r));
+    char spec[64];
+    snprintf(spec, sizeof(spec), "y4m:%s", path);
+    for (int round = 0; round < 3; round++) {
+        double cpu;
+        double fps = bench_raw(f, n, lat, &cpu);
+        if (cpu < raw_cpu)
+            raw_cpu = cpu;
+        if (fps > raw_fps) {
+            raw_fps = fps;
+            raw_ms = 1000.0 / fps;
+        }
+        uint64_t us = run_pipeline(r, spec, (uint64_t)n, true);
+        double pfps = us ? r->frames / ((double)us / 1e6) : 0;
+        double m = mean_ms(r->last_us, r->frames);
+        printf("{\"bench\":\"media\",\"what\":\"encode_pipeline\",\"size\":\"%dx%d\",\"frames\":%d,"
+               "\"fps\":%.1f,\"cpu_ms_per_frame\":%.3f,\"encode_ms_mean\":%.3f,"
+               "\"capture_to_last_nal_ms_mean\":%.3f,\"ms_p50\":%.3f,\"ms_p95\":%.3f,"
+               "\"loadavg\":%.2f}\n",
+               W, H, r->frames, pfps, r->cpu_ms_per_frame, r->encode_ms_mean, m, pct_ms(r->last_us, r->frames, 50),
+               pct_ms(r->last_us, r->frames, 95), loadavg());
+        if (r->cpu_ms_per_frame > 0 && r->cpu_ms_per_frame < pipe_cpu)
+            pipe_cpu = r->cpu_ms_per_frame;
+        if (pfps > pipe_fps) {
+            pipe_fps = pfps;
+            pipe_ms = m;
+            pipe_enc_ms = r->encode_ms_mean;
+        }
+    }
+    free(r);
+    /* cpu: process CPU time per frame, pipeline over raw (all threads: source read, copies,
+     * hand-off, loop; robust on a loaded machine). throughput: frames/s of raw x264 over
+     * the pipeline's. encode: time per picture
+     * inside the pipeline's encoder (wrapper, slice callback, copy into the ring) over
+     * raw x264's. latency: capture → last NAL on the loop over raw x264's time per
+     * picture (includes the source read and the thread hand-off to the loop). */
+    printf("{\"bench\":\"media\",\"what\":\"pipeline_vs_raw\",\"cpu_ratio\":%.3f,\"throughput_ratio\":%.3f,"
+           "\"encode_ratio\":%.3f,\"latency_ratio\":%.3f,\"goal\":1.1,\"loadavg\":%.2f}\n",
+           pipe_cpu / raw_cpu, pipe_fps > 0 ? raw_fps / pipe_fps : 0,
+           raw_ms > 0 ? pipe_enc_ms / raw_ms : 0,
+           raw_ms > 0 ? pipe_ms / raw_ms : 0, loadavg());
+    unlink(path);
+out:
+    for (int i = 0; i < n; i++)
+        camrtc_frame_free(&f[i]);
+    free(f);
+    free(lat);
+}
+
+static void print_slices(const char *content, run *r)
+{
+    int n = r->frames, multi = 0;
+    long nals = 0;
+    for (int i = 0; i < n; i++) {
+        nals += r->nals[i];
+        multi += r->nals[i] > 1;
+    }
+    double fm = mean_ms(r->first_us, n), lm = mean_ms(r->last_us, n);
+    double f50 = pct_ms(r->first_us, n, 50), f95 = pct_ms(r->first_us, n, 95);
+    double l50 = pct_ms(r->last_us, n, 50), l95 = pct_ms(r->last_us, n, 95);
+    double fe = mean_ms(r->first_emit, n), le = mean_ms(r->last_emit, n);
+    printf("{\"bench\":\"media\",\"what\":\"slice_latency\",\"content\":\"%s\","
+           "\"first_out_of_encoder_ms_mean\":%.3f,\"last_out_of_encoder_ms_mean\":%.3f,", content,
+           fe, le);
+    printf("\"size\":\"%dx%d\",\"fps\":%d,\"frames\":%d,\"nals_per_frame\":%.1f,"
+           "\"multi_nal_frames\":%d,\"first_nal_ms_mean\":%.3f,\"first_nal_ms_p50\":%.3f,"
+           "\"first_nal_ms_p95\":%.3f,\"last_nal_ms_mean\":%.3f,\"last_nal_ms_p50\":%.3f,"
+           "\"last_nal_ms_p95\":%.3f,\"loadavg\":%.2f}\n", W, H, FPS, n,
+           n ? (double)nals / n : 0, multi, fm, f50, f95, lm, l50, l95, loadavg());
+}
+
+/* Paced at 30 fps, so the loop is idle when each NAL comes: the pure hand-off latency.
+ * The plain test pattern is nearly static (one slice per P picture); the noisy one
+ * costs several slices per picture, as a camera image does. */
+static void bench_slices(int seconds)
+{
+    run *r = calloc(1, sizeof(*r));
+    run_pipeline(r, "testsrc", (uint64_t)seconds * FPS, false);
+    print_slices("testsrc", r);
+    char path[] = "/tmp/bench_media_noisy_XXXXXX";
+    if (frames_file(path, FPS, 24) == 0) {
+        char spec[64];
+        snprintf(spec, sizeof(spec), "y4m:%s", path);
+        run_pipeline(r, spec, (uint64_t)seconds * FPS, false);
+        print_slices("testsrc+noise", r);
+    }
+    unlink(path);
+    free(r);
+}
+
+/* ---- ring --------------------------------------------------------------------------------------- */
+
+#define RING_ITEMS 5000000u
+
+typedef struct ring_arg {
+    camrtc_ring *r;
+    atomic_bool bad;
+} ring_arg;
+
+static void *ring_consumer(void *a)
+{
+    ring_arg *ra = a;
+    for (uint64_t i = 0; i < RING_ITEMS; i++) {
+        uint64_t v;
+        while (!camrtc_ring_pop_copy(ra->r, &v))
+            sched_yield();          /* two cores shared with others: let the producer run */
+        if (v != i)
+            atomic_store(&ra->bad, true);
+    }
+    return NULL;
+}
+
+static void bench_ring(void)
+{
+    ring_arg ra = {.r = camrtc_ring_new(1024, sizeof(uint64_t))};
+    pthread_t t;
+    uint64_t t0 = camrtc_now_us();
+    pthread_create(&t, NULL, ring_consumer, &ra);
+    for (uint64_t i = 0; i < RING_ITEMS; i++)
+        while (!camrtc_ring_push(ra.r, &i))
+            sched_yield();
+    pthread_join(t, NULL);
+    double ns = (double)(camrtc_now_us() - t0) * 1000.0 / RING_ITEMS;
+    printf("{\"bench\":\"media\",\"what\":\"ring_transfer\",\"items\":%u,\"item_bytes\":8,"
+           "\"capacity\":1024,\"ns_per_item\":%.2f,\"order_ok\":%s,\"loadavg\":%.2f}\n", RING_ITEMS,
+           ns, atomic_load(&ra.bad) ? "false" : "true", loadavg());
+    camrtc_ring_free(ra.r);
+}
+
+/* ---- conversion ------------------------------------------------------------------------------------ */
+
+static void bench_convert_one(camrtc_pixfmt fmt, const char *name)
+{
+    enum { N = 300 };
+    size_t ysz = (size_t)W * H;
+    uint8_t *mem = malloc(ysz * 2);
+    for (size_t i = 0; i < ysz * 2; i++)
+        mem[i] = (uint8_t)(i * 7 + (i >> 11));
+    camrtc_frame src = {.fmt = fmt, .width = W, .height = H};
+    if (fmt == CAMRTC_PIX_YUYV) {
+        src.plane[0] = mem;
+        src.stride[0] = W * 2;
+        src.bytes = ysz * 2;
+    } else {
+        src.plane[0] = mem;
+        src.plane[1] = mem + ysz;
+        src.stride[0] = W;
+        src.stride[1] = W;
+    }
+    camrtc_frame dst, scratch = {0};
+    camrtc_frame_alloc_i420(&dst, W, H);
+    int rc = 0;
+    uint64_t t0 = camrtc_now_us();
+    for (int i = 0; i < N && rc == 0; i++)
+        rc = camrtc_convert_to_i420_scratch(&src, &dst, &scratch);
+    double us = (double)(camrtc_now_us() - t0) / N;
+    printf("{\"bench\":\"media\",\"what\":\"convert_720p\",\"from\":\"%s\",\"to\":\"I420\","
+           "\"frames\":%d,\"us_per_frame\":%.1f,\"ok\":%s}\n", name, N, us, rc == 0 ? "true" : "false");
+    camrtc_frame_free(&dst);
+    camrtc_frame_free(&scratch);
+    free(mem);
+}
+
+int main(int argc, char **argv)
+{
+    int frames = 60, seconds = 3;
+    static const struct option longs[] = {
+        {"frames", 1, 0, 'n'}, {"seconds", 1, 0, 's'}, {0, 0, 0, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+        if (c == 'n')
+            frames = atoi(optarg);
+        else if (c == 's')
+            seconds = atoi(optarg);
+        else {
+            fprintf(stderr, "usage: bench_media [--frames N] [--seconds S]\n");
+            return 2;
+        }
+    }
+    if (frames < 1 || frames > MAX_FRAMES || seconds < 1 || seconds * FPS > MAX_FRAMES) {
+        fprintf(stderr, "bench_media: --frames 1..%d, --seconds 1..%d\n", MAX_FRAMES,
+                MAX_FRAMES / FPS);
+        return 2;
+    }
+    bench_rss(seconds);
+    bench_encode(frames);
+    bench_slices(seconds);
+    bench_ring();
+    bench_convert_one(CAMRTC_PIX_YUYV, "YUYV");
+    bench_convert_one(CAMRTC_PIX_NV12, "NV12");
+    return 0;
+}

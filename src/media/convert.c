@@ -1,0 +1,154 @@
+/* Any raw frame -> I420 at the encoder's size, with libyuv.
+ *
+ * When the source size equals the destination size the conversion writes straight into
+ * dst. Otherwise the source is first brought to I420 at its own size (in a scratch
+ * frame; skipped for I420 sources) and then scaled with I420Scale. Every size and
+ * length is checked here, because the source side (a camera driver, a file) is outside
+ * our control and libyuv trusts its arguments.
+ */
+#include <libyuv.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "camrtc/error.h"
+#include "camrtc/media.h"
+
+static bool dim_ok(int w, int h)
+{
+    return w >= 2 && h >= 2 && w <= CAMRTC_FRAME_MAX_DIM && h <= CAMRTC_FRAME_MAX_DIM;
+}
+
+static bool dst_ok(const camrtc_frame *d)
+{
+    return d->fmt == CAMRTC_PIX_I420 && d->width >= CAMRTC_FRAME_MIN_DIM &&
+           d->height >= CAMRTC_FRAME_MIN_DIM && d->width <= CAMRTC_FRAME_MAX_DIM &&
+           d->height <= CAMRTC_FRAME_MAX_DIM && !(d->width & 1) && !(d->height & 1) &&
+           d->plane[0] && d->plane[1] && d->plane[2] && d->stride[0] >= d->width &&
+           d->stride[1] >= d->width / 2 && d->stride[2] >= d->width / 2;
+}
+
+/* (Re)allocate scratch as I420 of w x h (any size >= 2, odd allowed: chroma rounds up).
+ * Same single-block layout as camrtc_frame_alloc_i420, so camrtc_frame_free frees it. */
+static int scratch_ensure(camrtc_frame *s, int w, int h)
+{
+    if (s->plane[0] && s->width == w && s->height == h)
+        return CAMRTC_OK;
+    camrtc_frame_free(s);
+    int cw = (w + 1) / 2, ch = (h + 1) / 2;
+    size_t ysize = (size_t)w * (size_t)h, csize = (size_t)cw * (size_t)ch;
+    uint8_t *mem = malloc(ysize + 2 * csize);
+    if (!mem)
+        return CAMRTC_ENOMEM;
+    s->fmt = CAMRTC_PIX_I420;
+    s->width = w;
+    s->height = h;
+    s->plane[0] = mem;
+    s->plane[1] = mem + ysize;
+    s->plane[2] = mem + ysize + csize;
+    s->stride[0] = w;
+    s->stride[1] = cw;
+    s->stride[2] = cw;
+    s->bytes = ysize + 2 * csize;
+    return CAMRTC_OK;
+}
+
+static int scale_i420(const camrtc_frame *s, camrtc_frame *d)
+{
+    int rc = I420Scale(s->plane[0], s->stride[0], s->plane[1], s->stride[1], s->plane[2],
+                       s->stride[2], s->width, s->height, d->plane[0], d->stride[0], d->plane[1],
+                       d->stride[1], d->plane[2], d->stride[2], d->width, d->height,
+                       kFilterBilinear);
+    return rc == 0 ? CAMRTC_OK : CAMRTC_EINVAL;
+}
+
+static int copy_i420(const camrtc_frame *s, camrtc_frame *d)
+{
+    if (s->stride[0] < s->width || s->stride[1] < (s->width + 1) / 2 ||
+        s->stride[2] < (s->width + 1) / 2 || !s->plane[0] || !s->plane[1] || !s->plane[2])
+        return CAMRTC_EINVAL;
+    if (s->width != d->width || s->height != d->height)
+        return scale_i420(s, d);
+    I420Copy(s->plane[0], s->stride[0], s->plane[1], s->stride[1], s->plane[2], s->stride[2],
+             d->plane[0], d->stride[0], d->plane[1], d->stride[1], d->plane[2], d->stride[2],
+             d->width, d->height);
+    return CAMRTC_OK;
+}
+
+static int from_yuyv(const camrtc_frame *s, camrtc_frame *t)
+{
+    /* One YUYV macropixel (4 bytes) covers two pixels. */
+    size_t row = (size_t)((s->width + 1) / 2) * 4;
+    int stride = s->stride[0] ? s->stride[0] : (int)row;
+    if (!s->plane[0] || (size_t)stride < row ||
+        s->bytes < (size_t)stride * (size_t)(s->height - 1) + row)
+        return CAMRTC_EPROTO;
+    YUY2ToI420(s->plane[0], stride, t->plane[0], t->stride[0], t->plane[1], t->stride[1],
+               t->plane[2], t->stride[2], s->width, s->height);
+    return CAMRTC_OK;
+}
+
+static int from_nv12(const camrtc_frame *s, camrtc_frame *t)
+{
+    if (!s->plane[0] || !s->plane[1] || s->stride[0] < s->width ||
+        s->stride[1] < 2 * ((s->width + 1) / 2))
+        return CAMRTC_EINVAL;
+    NV12ToI420(s->plane[0], s->stride[0], s->plane[1], s->stride[1], t->plane[0], t->stride[0],
+               t->plane[1], t->stride[1], t->plane[2], t->stride[2], s->width, s->height);
+    return CAMRTC_OK;
+}
+
+/* JPEG carries its own size; trust that over the frame's (a camera may switch). */
+static int from_mjpeg(const camrtc_frame *s, camrtc_frame *d, camrtc_frame *scratch)
+{
+    int jw = 0, jh = 0;
+    if (!s->plane[0] || s->bytes < 4 || MJPGSize(s->plane[0], s->bytes, &jw, &jh) != 0 ||
+        !dim_ok(jw, jh))
+        return CAMRTC_EPROTO;
+    camrtc_frame *t = d;
+    if (jw != d->width || jh != d->height) {
+        int rc = scratch_ensure(scratch, jw, jh);
+        if (rc < 0)
+            return rc;
+        t = scratch;
+    }
+    if (MJPGToI420(s->plane[0], s->bytes, t->plane[0], t->stride[0], t->plane[1], t->stride[1],
+                   t->plane[2], t->stride[2], jw, jh, jw, jh) != 0)
+        return CAMRTC_EPROTO;
+    return t == d ? CAMRTC_OK : scale_i420(t, d);
+}
+
+int camrtc_convert_to_i420_scratch(const camrtc_frame *src, camrtc_frame *dst,
+                                   camrtc_frame *scratch)
+{
+    if (!src || !dst || !scratch || !dst_ok(dst))
+        return CAMRTC_EINVAL;
+    if (src->fmt == CAMRTC_PIX_MJPEG)
+        return from_mjpeg(src, dst, scratch);
+    if (!dim_ok(src->width, src->height))
+        return CAMRTC_EINVAL;
+    if (src->fmt == CAMRTC_PIX_I420)
+        return copy_i420(src, dst);
+    if (src->fmt != CAMRTC_PIX_YUYV && src->fmt != CAMRTC_PIX_NV12)
+        return CAMRTC_EINVAL;
+
+    bool same = src->width == dst->width && src->height == dst->height;
+    camrtc_frame *t = dst;
+    if (!same) {
+        int rc = scratch_ensure(scratch, src->width, src->height);
+        if (rc < 0)
+            return rc;
+        t = scratch;
+    }
+    int rc = src->fmt == CAMRTC_PIX_YUYV ? from_yuyv(src, t) : from_nv12(src, t);
+    if (rc < 0 || same)
+        return rc;
+    return scale_i420(t, dst);
+}
+
+int camrtc_convert_to_i420(const camrtc_frame *src, camrtc_frame *dst)
+{
+    camrtc_frame scratch = {0};
+    int rc = camrtc_convert_to_i420_scratch(src, dst, &scratch);
+    camrtc_frame_free(&scratch);
+    return rc;
+}

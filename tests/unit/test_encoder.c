@@ -1,0 +1,391 @@
+/* The x264 wrapper: profiles in the SPS, forced IDRs, slice sizes, last-of-frame
+ * tagging, SPS/PPS on every IDR, bitrate changes, bad configurations. Frames are made
+ * here (a moving gradient plus deterministic noise, so pictures cost real bits), so the
+ * test depends only on the encoder. */
+#include "check.h"
+
+#include "camrtc/encoder.h"
+#include "camrtc/error.h"
+
+#define MAX_NALS 4096
+
+typedef struct {
+    int n;
+    camrtc_nal nal[MAX_NALS];       /* data copied into bytes below */
+    uint8_t *bytes[MAX_NALS];
+} sink;
+
+static void sink_nal(void *user, const camrtc_nal *nal)
+{
+    sink *s = user;
+    if (s->n >= MAX_NALS)
+        return;
+    s->bytes[s->n] = malloc(nal->len);
+    memcpy(s->bytes[s->n], nal->data, nal->len);
+    s->nal[s->n] = *nal;
+    s->nal[s->n].data = s->bytes[s->n];
+    s->n++;
+}
+
+static void sink_clear(sink *s)
+{
+    for (int i = 0; i < s->n; i++)
+        free(s->bytes[i]);
+    s->n = 0;
+}
+
+typedef struct {
+    camrtc_frame f;
+    uint8_t *mem;
+} picture;
+
+static void picture_alloc(picture *p, int w, int h)
+{
+    size_t ysz = (size_t)w * h, csz = (size_t)(w / 2) * (h / 2);
+    p->mem = malloc(ysz + 2 * csz);
+    p->f = (camrtc_frame){.fmt = CAMRTC_PIX_I420, .width = w, .height = h,
+        .plane = {p->mem, p->mem + ysz, p->mem + ysz + csz}, .stride = {w, w / 2, w / 2}};
+}
+
+/* A picture that changes every frame and has noise in it, so slices fill up. */
+static void picture_draw(picture *p, uint64_t n, int noise)
+{
+    uint32_t seed = (uint32_t)n * 2654435761u + 1;
+    for (int y = 0; y < p->f.height; y++)
+        for (int x = 0; x < p->f.width; x++) {
+            seed = seed * 1103515245u + 12345u;
+            int v = (x + y + (int)n * 4) & 0xff;
+            if (noise)
+                v ^= (int)(seed >> 24) & noise;
+            p->f.plane[0][(size_t)y * p->f.stride[0] + x] = (uint8_t)v;
+        }
+    for (int i = 1; i < 3; i++)
+        for (int y = 0; y < p->f.height / 2; y++)
+            memset(p->f.plane[i] + (size_t)y * p->f.stride[i], (int)(128 + n * i) & 0xff,
+                   (size_t)p->f.width / 2);
+    p->f.frame_id = n;
+    p->f.capture_us = 1000000 + n * 33333;
+}
+
+static int encode_n(camrtc_encoder *e, picture *p, uint64_t first, int count, int noise)
+{
+    for (int i = 0; i < count; i++) {
+        picture_draw(p, first + (uint64_t)i, noise);
+        int r = camrtc_encoder_encode(e, &p->f);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+static camrtc_encoder_config small_config(void)
+{
+    return (camrtc_encoder_config){.width = 160, .height = 96, .fps = 30, .bitrate_kbps = 500};
+}
+
+static const camrtc_nal *find_type(const sink *s, int type)
+{
+    for (int i = 0; i < s->n; i++)
+        if (s->nal[i].type == type)
+            return &s->nal[i];
+    return NULL;
+}
+
+/* profile_idc, constraint flags, level_idc of the SPS (RFC 6184 §8.1 profile-level-id
+ * is these three bytes). */
+static void check_sps(camrtc_h264_profile prof, int want_profile, int want_level)
+{
+    sink *s = calloc(1, sizeof(*s));
+    camrtc_encoder_config c = small_config();
+    c.profile = prof;
+    c.level_idc = want_level == 31 ? 0 : want_level;
+    camrtc_encoder *e = NULL;
+    char err[160] = "";
+    CHECK_EQ_INT(camrtc_encoder_new(&c, sink_nal, s, &e, err, sizeof(err)), CAMRTC_OK);
+    picture p;
+    picture_alloc(&p, c.width, c.height);
+    CHECK_EQ_INT(encode_n(e, &p, 0, 1, 0), 0);
+    const camrtc_nal *sps = find_type(s, 7);
+    CHECK(sps != NULL);
+    CHECK(sps->len >= 4);
+    printf("  profile %d: SPS profile-level-id %02x%02x%02x\n", (int)prof, sps->data[1],
+           sps->data[2], sps->data[3]);
+    CHECK_EQ_INT(sps->data[1], want_profile);
+    CHECK_EQ_INT(sps->data[3], want_level);
+    if (prof == CAMRTC_H264_CONSTRAINED_BASELINE) {
+        /* x264 writes constraint_set0 and constraint_set1 (0xc0): with profile_idc 66,
+         * constraint_set1 is what makes it Constrained Baseline (H.264 A.2.1.1), which
+         * a receiver that offered 42e01f accepts (RFC 6184 §8.1: the level-asymmetry
+         * and profile match rules look at set1 for baseline). */
+        CHECK(sps->data[2] & 0x40);
+        CHECK(sps->data[2] & 0x80);
+    }
+    if (prof == CAMRTC_H264_MAIN)
+        CHECK(sps->data[2] & 0x40);
+    free(p.mem);
+    camrtc_encoder_free(e);
+    sink_clear(s);
+    free(s);
+}
+
+TEST(sps_profile_level_constrained_baseline) { check_sps(CAMRTC_H264_CONSTRAINED_BASELINE, 66, 31); }
+TEST(sps_profile_level_main) { check_sps(CAMRTC_H264_MAIN, 77, 31); }
+TEST(sps_profile_level_high_level_40) { check_sps(CAMRTC_H264_HIGH, 100, 40); }
+
+TEST(forced_idr_is_the_next_picture)
+{
+    sink *s = calloc(1, sizeof(*s));
+    camrtc_encoder_config c = small_config();
+    camrtc_encoder *e = NULL;
+    CHECK_EQ_INT(camrtc_encoder_new(&c, sink_nal, s, &e, NULL, 0), CAMRTC_OK);
+    picture p;
+    picture_alloc(&p, c.width, c.height);
+    CHECK_EQ_INT(encode_n(e, &p, 0, 10, 15), 0);
+    sink_clear(s);
+    CHECK_EQ_INT(encode_n(e, &p, 10, 3, 15), 0);
+    CHECK(find_type(s, 5) == NULL);             /* keyint is 60: no IDR by itself */
+    sink_clear(s);
+    camrtc_encoder_force_idr(e);
+    CHECK_EQ_INT(encode_n(e, &p, 13, 1, 15), 0);
+    CHECK(s->n >= 3);
+    CHECK_EQ_INT(s->nal[0].type, 7);
+    CHECK_EQ_INT(s->nal[1].type, 8);
+    CHECK(find_type(s, 5) != NULL);
+    for (int i = 0; i < s->n; i++) {
+        CHECK(s->nal[i].keyframe);
+        CHECK_EQ_INT(s->nal[i].frame_id, 13);
+    }
+    sink_clear(s);
+    CHECK_EQ_INT(encode_n(e, &p, 14, 1, 15), 0);  /* and only that one */
+    CHECK(find_type(s, 5) == NULL);
+    CHECK(!s->nal[0].keyframe);
+    free(p.mem);
+    camrtc_encoder_free(e);
+    sink_clear(s);
+    free(s);
+}
+
+/* x264 estimates the slice size while it codes, so a slice may pass the limit by a
+ * few bytes (its NAL overhead estimate, escaping). */
+#define SLICE_TOLERANCE 40
+
+static void check_slices(int threads)
+{
+    sink *s = calloc(1, sizeof(*s));
+    camrtc_encoder_config c = {.width = 320, .height = 240, .fps = 30, .bitrate_kbps = 4000,
+                               .slice_max_size = 400, .threads = threads};
+    camrtc_encoder *e = NULL;
+    CHECK_EQ_INT(camrtc_encoder_new(&c, sink_nal, s, &e, NULL, 0), CAMRTC_OK);
+    picture p;
+    picture_alloc(&p, c.width, c.height);
+    int slices = 0, frames_with_many = 0;
+    size_t biggest = 0;
+    for (uint64_t n = 0; n < 8; n++) {
+        sink_clear(s);
+        CHECK_EQ_INT(encode_n(e, &p, n, 1, 63), 0);
+        int in_frame = 0, last = 0;
+        for (int i = 0; i < s->n; i++) {
+            const camrtc_nal *x = &s->nal[i];
+            CHECK_EQ_INT(x->frame_id, n);
+            CHECK_EQ_INT(x->rtp_ts, camrtc_encoder_rtp_ts(1000000 + n * 33333, 0));
+            if (x->type == 1 || x->type == 5) {
+                in_frame++;
+                if (x->len > biggest)
+                    biggest = x->len;
+                CHECK(x->len <= (size_t)c.slice_max_size + SLICE_TOLERANCE);
+            }
+            if (x->last_of_frame) {
+                last++;
+                CHECK_EQ_INT(i, s->n - 1);      /* on the last NAL, and only there */
+            }
+            if (i > 0)
+                CHECK(x->encoded_us >= s->nal[i - 1].encoded_us);
+        }
+        CHECK_EQ_INT(last, 1);
+        slices += in_frame;
+        frames_with_many += in_frame > 2;
+    }
+    printf("  threads %d: %d slices in 8 frames, biggest %zu bytes\n", threads, slices, biggest);
+    CHECK(frames_with_many == 8);               /* the limit really split the pictures */
+    free(p.mem);
+    camrtc_encoder_free(e);
+    sink_clear(s);
+    free(s);
+}
+
+TEST(slices_stay_under_slice_max_size_and_last_of_frame_once) { check_slices(1); }
+TEST(sliced_threads_keep_order_and_last_of_frame) { check_slices(2); }
+
+TEST(sps_pps_repeat_on_every_idr)
+{
+    sink *s = calloc(1, sizeof(*s));
+    camrtc_encoder_config c = small_config();
+    c.keyint = 5;
+    camrtc_encoder *e = NULL;
+    CHECK_EQ_INT(camrtc_encoder_new(&c, sink_nal, s, &e, NULL, 0), CAMRTC_OK);
+    picture p;
+    picture_alloc(&p, c.width, c.height);
+    int idrs = 0;
+    for (uint64_t n = 0; n < 20; n++) {
+        sink_clear(s);
+        CHECK_EQ_INT(encode_n(e, &p, n, 1, 7), 0);
+        if (!find_type(s, 5))
+            continue;
+        idrs++;
+        CHECK_EQ_INT(s->nal[0].type, 7);
+        CHECK_EQ_INT(s->nal[1].type, 8);
+        CHECK(s->nal[s->n - 1].last_of_frame);
+    }
+    CHECK_EQ_INT(idrs, 4);                      /* frames 0, 5, 10, 15 */
+    free(p.mem);
+    camrtc_encoder_free(e);
+    sink_clear(s);
+    free(s);
+}
+
+TEST(intra_refresh_makes_no_periodic_idr_but_honours_a_forced_one)
+{
+    sink *s = calloc(1, sizeof(*s));
+    camrtc_encoder_config c = small_config();
+    c.intra_refresh = true;
+    c.keyint = 10;
+    camrtc_encoder *e = NULL;
+    CHECK_EQ_INT(camrtc_encoder_new(&c, sink_nal, s, &e, NULL, 0), CAMRTC_OK);
+    picture p;
+    picture_alloc(&p, c.width, c.height);
+    CHECK_EQ_INT(encode_n(e, &p, 0, 1, 7), 0);
+    CHECK(find_type(s, 5) != NULL);             /* the stream starts with an IDR */
+    sink_clear(s);
+    CHECK_EQ_INT(encode_n(e, &p, 1, 30, 7), 0);
+    CHECK(find_type(s, 5) == NULL);             /* then refreshes by columns, no IDR */
+    sink_clear(s);
+    camrtc_encoder_force_idr(e);
+    CHECK_EQ_INT(encode_n(e, &p, 31, 1, 7), 0);
+    CHECK(find_type(s, 5) != NULL);
+    CHECK_EQ_INT(s->nal[0].type, 7);
+    free(p.mem);
+    camrtc_encoder_free(e);
+    sink_clear(s);
+    free(s);
+}
+
+static size_t bytes_of(const sink *s)
+{
+    size_t b = 0;
+    for (int i = 0; i < s->n; i++)
+        b += s->nal[i].len;
+    return b;
+}
+
+TEST(bitrate_change_takes_effect)
+{
+    sink *s = calloc(1, sizeof(*s));
+    camrtc_encoder_config c = {.width = 320, .height = 240, .fps = 30, .bitrate_kbps = 3000};
+    camrtc_encoder *e = NULL;
+    CHECK_EQ_INT(camrtc_encoder_new(&c, sink_nal, s, &e, NULL, 0), CAMRTC_OK);
+    picture p;
+    picture_alloc(&p, c.width, c.height);
+    CHECK_EQ_INT(encode_n(e, &p, 0, 20, 63), 0);
+    sink_clear(s);
+    CHECK_EQ_INT(encode_n(e, &p, 20, 10, 63), 0);
+    size_t high = bytes_of(s);
+    CHECK_EQ_INT(camrtc_encoder_set_bitrate(e, 150), CAMRTC_OK);
+    CHECK_EQ_INT(camrtc_encoder_bitrate(e), 150);
+    CHECK_EQ_INT(encode_n(e, &p, 30, 20, 63), 0);
+    sink_clear(s);
+    CHECK_EQ_INT(encode_n(e, &p, 50, 10, 63), 0);
+    size_t low = bytes_of(s);
+    printf("  10 frames: %zu bytes at 3000 kbit/s, %zu at 150 kbit/s\n", high, low);
+    CHECK(low * 3 < high);
+    CHECK_EQ_INT(camrtc_encoder_set_bitrate(e, 0), CAMRTC_EINVAL);
+    CHECK_EQ_INT(camrtc_encoder_set_bitrate(e, 1000000), CAMRTC_EINVAL);
+    CHECK_EQ_INT(camrtc_encoder_bitrate(e), 150);
+    free(p.mem);
+    camrtc_encoder_free(e);
+    sink_clear(s);
+    free(s);
+}
+
+TEST(absurd_configurations_are_refused_with_a_reason)
+{
+    static const int sizes[][2] = {{0, 0}, {15, 16}, {16, 15}, {321, 240}, {320, 241},
+                                   {9000, 100}, {100, 9000}, {-2, 100}};
+    sink s0 = {0};
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        camrtc_encoder_config c = {.width = sizes[i][0], .height = sizes[i][1]};
+        camrtc_encoder *e = (camrtc_encoder *)&s0;
+        char err[160] = "";
+        CHECK_EQ_INT(camrtc_encoder_new(&c, sink_nal, &s0, &e, err, sizeof(err)), CAMRTC_EINVAL);
+        CHECK(e == NULL);
+        CHECK(strstr(err, "size") != NULL);
+    }
+    camrtc_encoder_config bad[] = {
+        {.width = 64, .height = 64, .fps = 1000},
+        {.width = 64, .height = 64, .bitrate_kbps = 5},
+        {.width = 64, .height = 64, .level_idc = 99},
+        {.width = 64, .height = 64, .slice_max_size = 10},
+        {.width = 64, .height = 64, .profile = (camrtc_h264_profile)7},
+        {.width = 64, .height = 64, .threads = 100},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        camrtc_encoder *e = NULL;
+        char err[160] = "";
+        CHECK_EQ_INT(camrtc_encoder_new(&bad[i], sink_nal, &s0, &e, err, sizeof(err)), CAMRTC_EINVAL);
+        CHECK(err[0] != '\0');
+    }
+    camrtc_encoder_config c = {.width = 64, .height = 64, .preset = "warpspeed"};
+    camrtc_encoder *e = NULL;
+    CHECK_EQ_INT(camrtc_encoder_new(&c, sink_nal, &s0, &e, NULL, 0), CAMRTC_EINVAL);
+
+    /* A picture of the wrong size or format is refused, not read out of bounds. */
+    c.preset = NULL;
+    CHECK_EQ_INT(camrtc_encoder_new(&c, sink_nal, &s0, &e, NULL, 0), CAMRTC_OK);
+    picture p;
+    picture_alloc(&p, 32, 32);
+    picture_draw(&p, 0, 0);
+    CHECK_EQ_INT(camrtc_encoder_encode(e, &p.f), CAMRTC_EINVAL);
+    p.f.width = 64;
+    p.f.fmt = CAMRTC_PIX_NV12;
+    CHECK_EQ_INT(camrtc_encoder_encode(e, &p.f), CAMRTC_EINVAL);
+    CHECK_EQ_INT(s0.n, 0);
+    free(p.mem);
+    camrtc_encoder_free(e);
+}
+
+TEST(rtp_timestamp_is_90khz_from_capture_time_with_offset)
+{
+    CHECK_EQ_INT(camrtc_encoder_rtp_ts(0, 0), 0);
+    CHECK_EQ_INT(camrtc_encoder_rtp_ts(1000000, 0), 90000);
+    CHECK_EQ_INT(camrtc_encoder_rtp_ts(33333, 0), 2999);
+    CHECK_EQ_INT(camrtc_encoder_rtp_ts(1000000, 0xfffffff0u), 90000 - 16);
+    /* 9 * 2^32 ticks of 90 kHz (2^32 * 100 us) later it is where it started. */
+    uint64_t wrap_us = ((uint64_t)1 << 32) * 100;
+    CHECK_EQ_INT(camrtc_encoder_rtp_ts(wrap_us + 1000000, 7), 90007);
+
+    sink *s = calloc(1, sizeof(*s));
+    camrtc_encoder_config c = small_config();
+    camrtc_encoder *e = NULL;
+    CHECK_EQ_INT(camrtc_encoder_new(&c, sink_nal, s, &e, NULL, 0), CAMRTC_OK);
+    camrtc_encoder_set_rtp_offset(e, 1234);
+    picture p;
+    picture_alloc(&p, c.width, c.height);
+    CHECK_EQ_INT(encode_n(e, &p, 3, 1, 0), 0);
+    CHECK(s->n > 0);
+    CHECK_EQ_INT(s->nal[0].rtp_ts, (1000000 + 3 * 33333) * 90 / 1000 + 1234);
+    CHECK_EQ_INT(s->nal[0].capture_us, 1000000 + 3 * 33333);
+    free(p.mem);
+    camrtc_encoder_free(e);
+    sink_clear(s);
+    free(s);
+}
+
+int main(void)
+{
+    return RUN_TESTS(sps_profile_level_constrained_baseline, sps_profile_level_main,
+                     sps_profile_level_high_level_40, forced_idr_is_the_next_picture,
+                     slices_stay_under_slice_max_size_and_last_of_frame_once,
+                     sliced_threads_keep_order_and_last_of_frame, sps_pps_repeat_on_every_idr,
+                     intra_refresh_makes_no_periodic_idr_but_honours_a_forced_one,
+                     bitrate_change_takes_effect, absurd_configurations_are_refused_with_a_reason,
+                     rtp_timestamp_is_90khz_from_capture_time_with_offset);
+}

@@ -1,0 +1,389 @@
+/* The media pipeline with real threads and a real uv loop: the test pattern at a small
+ * size, NAL order and tags, forced IDRs and bitrate changes through the control ring,
+ * drop-to-IDR on a full output ring, the capture-thread path, pre-encoded input, and a
+ * clean stop. Every run is bounded twice: by max_frames and by a watchdog timer. */
+#include "check.h"
+
+#include <stdbool.h>
+#include <unistd.h>
+
+#include <uv.h>
+
+#include "camrtc/encoder.h"
+#include "camrtc/error.h"
+#include "camrtc/pipeline.h"
+
+#define MAX_SEEN 20000
+#define WATCHDOG_MS 20000
+
+typedef struct seen {
+    uint8_t type;
+    bool keyframe, last;
+    uint64_t frame_id;
+    size_t len;
+    uint32_t rtp_ts;
+} seen;
+
+typedef struct ctx {
+    uv_loop_t loop;
+    uv_timer_t watchdog;
+    camrtc_pipeline *p;
+    seen *s;
+    int n;
+    bool ended, timed_out;
+    int end_status;
+    /* test knobs */
+    bool stall;                  /* on the first NAL, stall until the encoder had to drop */
+    int hold;                    /* keep this many NALs unreleased (for the stop test) */
+    const camrtc_nal *held[8];
+    int nheld;
+    int stop_after;              /* stop the loop after this many NALs (0 = at the end) */
+    uint64_t idr_after_frame;    /* ask for an IDR when this frame is complete (0 = never) */
+    bool asked;
+    uint64_t encoded_at_ask;     /* frames the encoder had finished when we asked */
+    FILE *out;                   /* write Annex-B here */
+} ctx;
+
+static void on_nal(void *user, const camrtc_nal *nal)
+{
+    ctx *c = user;
+    if (c->n < MAX_SEEN)
+        c->s[c->n++] = (seen){nal->type, nal->keyframe, nal->last_of_frame, nal->frame_id,
+                              nal->len, nal->rtp_ts};
+    if (c->out) {
+        fwrite("\0\0\0\1", 1, 4, c->out);
+        fwrite(nal->data, 1, nal->len, c->out);
+    }
+    if (c->stall && c->n == 1) {
+        /* A loop that stops draining: wait (bounded, 5 s) until the ring overflowed. */
+        camrtc_pipeline_stats st = {0};
+        for (int i = 0; i < 500 && st.nals_dropped_ring_full == 0; i++) {
+            usleep(10000);
+            camrtc_pipeline_get_stats(c->p, &st);
+        }
+    }
+    if (c->idr_after_frame && !c->asked && nal->last_of_frame &&
+        nal->frame_id == c->idr_after_frame) {
+        c->asked = true;
+        camrtc_pipeline_stats st;
+        camrtc_pipeline_get_stats(c->p, &st);
+        c->encoded_at_ask = st.frames_encoded;
+        camrtc_pipeline_force_idr(c->p);
+        camrtc_pipeline_set_bitrate(c->p, 300);
+    }
+    if (c->nheld < c->hold)
+        c->held[c->nheld++] = nal;
+    else
+        camrtc_pipeline_release(c->p, nal);
+    if (c->stop_after && c->n >= c->stop_after)
+        uv_stop(&c->loop);
+}
+
+static void on_end(void *user, int status)
+{
+    ctx *c = user;
+    c->ended = true;
+    c->end_status = status;
+    uv_stop(&c->loop);
+}
+
+static void on_watchdog(uv_timer_t *t)
+{
+    ctx *c = t->data;
+    c->timed_out = true;
+    uv_stop(&c->loop);
+}
+
+static void ctx_init(ctx *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->s = calloc(MAX_SEEN, sizeof(seen));
+    uv_loop_init(&c->loop);
+    uv_timer_init(&c->loop, &c->watchdog);
+    c->watchdog.data = c;
+    uv_timer_start(&c->watchdog, on_watchdog, WATCHDOG_MS, 0);
+}
+
+/* Free the pipeline, let the loop close the handles, free the rest. */
+static void ctx_done(ctx *c)
+{
+    camrtc_pipeline_free(c->p);
+    c->p = NULL;
+    uv_close((uv_handle_t *)&c->watchdog, NULL);
+    uv_run(&c->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&c->loop);
+    free(c->s);
+}
+
+static int start(ctx *c, const char *spec, int w, int h, int fps,
+                 const camrtc_pipeline_settings *set0)
+{
+    camrtc_source_config src = {.spec = spec, .width = w, .height = h, .fps = fps};
+    camrtc_encoder_config enc = {.bitrate_kbps = 800};
+    camrtc_pipeline_settings set = *set0;
+    set.on_end = on_end;
+    char err[160] = "";
+    int r = camrtc_pipeline_new(&c->loop, &src, &enc, on_nal, c, &set, &c->p, err, sizeof(err));
+    if (r < 0)
+        fprintf(stderr, "pipeline: %s\n", err);
+    return r;
+}
+
+/* Frames come whole and in order: ids go up, each ends with exactly one last_of_frame. */
+static int check_frames(const ctx *c, bool consecutive)
+{
+    for (int i = 0; i < c->n; i++) {
+        const seen *x = &c->s[i];
+        bool first = i == 0 || c->s[i - 1].last;
+        if (!first && x->frame_id != c->s[i - 1].frame_id)
+            return i;                                   /* frame changed without its end */
+        if (first && i > 0) {
+            uint64_t prev = c->s[i - 1].frame_id;
+            if (x->frame_id <= prev || (consecutive && x->frame_id != prev + 1))
+                return i;
+        }
+        if (!first && x->rtp_ts != c->s[i - 1].rtp_ts)
+            return i;                                   /* one timestamp per frame */
+    }
+    return -1;
+}
+
+TEST(paced_testsrc_frames_arrive_in_order)
+{
+    ctx c;
+    ctx_init(&c);
+    camrtc_pipeline_settings set = {.max_frames = 20};
+    CHECK_EQ_INT(start(&c, "testsrc", 160, 128, 120, &set), CAMRTC_OK);
+    uv_run(&c.loop, UV_RUN_DEFAULT);
+    CHECK(!c.timed_out);
+    CHECK(c.ended);
+    CHECK_EQ_INT(c.end_status, CAMRTC_OK);
+    CHECK(c.n >= 20 + 2);
+    CHECK_EQ_INT(c.s[0].type, 7);                       /* starts with SPS, PPS, IDR */
+    CHECK(c.s[0].keyframe);
+    CHECK_EQ_INT(c.s[0].frame_id, 0);
+    CHECK_EQ_INT(check_frames(&c, true), -1);
+    CHECK(c.s[c.n - 1].last);
+    CHECK_EQ_INT(c.s[c.n - 1].frame_id, 19);
+    camrtc_pipeline_stats st;
+    camrtc_pipeline_get_stats(c.p, &st);
+    CHECK_EQ_INT(st.frames_encoded, 20);
+    CHECK_EQ_INT(st.nals_delivered, (uint64_t)c.n);
+    CHECK_EQ_INT(st.nals_out, (uint64_t)c.n);
+    CHECK(st.encode_us_total > 0);
+    ctx_done(&c);
+}
+
+TEST(forced_idr_and_bitrate_travel_the_control_ring)
+{
+    ctx c;
+    ctx_init(&c);
+    c.idr_after_frame = 5;
+    camrtc_pipeline_settings set = {.max_frames = 30};
+    CHECK_EQ_INT(start(&c, "testsrc", 160, 128, 60, &set), CAMRTC_OK);
+    uv_run(&c.loop, UV_RUN_DEFAULT);
+    CHECK(!c.timed_out);
+    CHECK(c.ended);
+    CHECK_EQ_INT(check_frames(&c, true), -1);
+    /* keyint is 2 s (120 frames): only frame 0 and the requested one are IDRs. When we
+     * asked, the encoder had finished k frames: the request is read before frame k (if
+     * the encoder was still waiting for it) or k + 1, or k + 2 if frame k ended between
+     * our look at the counter and the request: no timing involved. */
+    uint64_t idr_frames[4];
+    int nidr = 0;
+    for (int i = 0; i < c.n && nidr < 4; i++)
+        if (c.s[i].type == 5 && (nidr == 0 || idr_frames[nidr - 1] != c.s[i].frame_id))
+            idr_frames[nidr++] = c.s[i].frame_id;
+    CHECK_EQ_INT(nidr, 2);
+    CHECK_EQ_INT(idr_frames[0], 0);
+    uint64_t k = c.encoded_at_ask;
+    CHECK(k >= 6);
+    CHECK(idr_frames[1] >= k && idr_frames[1] <= k + 2);
+    camrtc_pipeline_stats st;
+    camrtc_pipeline_get_stats(c.p, &st);
+    CHECK_EQ_INT(st.bitrate_changes, 1);
+    CHECK_EQ_INT(st.idr_requests, 1);
+    CHECK_EQ_INT(camrtc_pipeline_set_bitrate(c.p, 5), CAMRTC_EINVAL);
+    ctx_done(&c);
+}
+
+TEST(full_output_ring_drops_until_the_next_idr)
+{
+    ctx c;
+    ctx_init(&c);
+    c.stall = true;
+    camrtc_pipeline_settings set = {.max_frames = 150, .out_capacity = 8};
+    CHECK_EQ_INT(start(&c, "testsrc", 160, 128, 120, &set), CAMRTC_OK);
+    uv_run(&c.loop, UV_RUN_DEFAULT);
+    CHECK(!c.timed_out);
+    CHECK(c.ended);
+    camrtc_pipeline_stats st;
+    camrtc_pipeline_get_stats(c.p, &st);
+    printf("  delivered %d NALs; dropped: ring full %llu, no buffer %llu, to IDR %llu; "
+           "IDRs asked %llu\n", c.n, (unsigned long long)st.nals_dropped_ring_full,
+           (unsigned long long)st.nals_dropped_no_buffer,
+           (unsigned long long)st.nals_dropped_to_idr, (unsigned long long)st.idr_requests);
+    CHECK(st.nals_dropped_ring_full > 0);
+    CHECK(st.idr_requests > 0);
+    CHECK_EQ_INT(st.nals_out, (uint64_t)c.n);
+    /* After every gap (a frame left unfinished or skipped) the next frame is an IDR
+     * that starts with its SPS: the loop never sees a picture whose reference is lost. */
+    int resyncs = 0;
+    for (int i = 1; i < c.n; i++) {
+        const seen *x = &c.s[i], *prev = &c.s[i - 1];
+        if (x->frame_id == prev->frame_id)
+            continue;
+        bool gap = !prev->last || x->frame_id != prev->frame_id + 1;
+        if (gap) {
+            resyncs++;
+            CHECK(x->keyframe);
+            CHECK_EQ_INT(x->type, 7);
+        }
+        CHECK(x->frame_id > prev->frame_id);
+    }
+    CHECK(resyncs > 0);
+    /* Once the loop keeps up again the stream runs to the end without gaps. */
+    CHECK(c.s[c.n - 1].last);
+    CHECK_EQ_INT(c.s[c.n - 1].frame_id, 149);
+    ctx_done(&c);
+}
+
+TEST(capture_thread_path_delivers_newest_frames_in_order)
+{
+    ctx c;
+    ctx_init(&c);
+    camrtc_pipeline_settings set = {.max_frames = 15, .capture_thread = true};
+    CHECK_EQ_INT(start(&c, "testsrc", 176, 144, 100, &set), CAMRTC_OK);
+    uv_run(&c.loop, UV_RUN_DEFAULT);
+    CHECK(!c.timed_out);
+    CHECK(c.ended);
+    CHECK_EQ_INT(check_frames(&c, false), -1);          /* newest-first may skip ids */
+    camrtc_pipeline_stats st;
+    camrtc_pipeline_get_stats(c.p, &st);
+    CHECK_EQ_INT(st.frames_encoded, 15);
+    CHECK(st.frames_captured >= 15);
+    CHECK(st.frames_encoded + st.raw_dropped_old + st.raw_dropped_full <= st.frames_captured);
+    ctx_done(&c);
+}
+
+TEST(stop_midway_with_nals_still_held_frees_everything)
+{
+    ctx c;
+    ctx_init(&c);
+    c.hold = 3;                                         /* never released: freed by the pipeline */
+    c.stop_after = 25;
+    camrtc_pipeline_settings set = {.unpaced = true, .capture_thread = true};
+    CHECK_EQ_INT(start(&c, "testsrc", 160, 128, 30, &set), CAMRTC_OK);
+    uv_run(&c.loop, UV_RUN_DEFAULT);
+    CHECK(!c.timed_out);
+    CHECK(!c.ended);
+    CHECK(c.n >= 25);
+    ctx_done(&c);                                       /* joins threads; LSan checks the rest */
+
+    ctx_init(&c);
+    c.stop_after = 10;
+    set = (camrtc_pipeline_settings){.unpaced = true};
+    CHECK_EQ_INT(start(&c, "testsrc", 160, 128, 30, &set), CAMRTC_OK);
+    uv_run(&c.loop, UV_RUN_DEFAULT);
+    CHECK(c.n >= 10);
+    ctx_done(&c);
+}
+
+TEST(consumer_keeping_every_buffer_gets_no_more_and_it_is_counted)
+{
+    ctx c;
+    ctx_init(&c);
+    c.hold = 8;                                         /* the whole pool: 2 x capacity 4 */
+    camrtc_pipeline_settings set = {.max_frames = 30, .out_capacity = 4};
+    CHECK_EQ_INT(start(&c, "testsrc", 160, 128, 240, &set), CAMRTC_OK);  /* loop keeps up */
+    uv_run(&c.loop, UV_RUN_DEFAULT);
+    CHECK(!c.timed_out);
+    CHECK(c.ended);
+    camrtc_pipeline_stats st;
+    camrtc_pipeline_get_stats(c.p, &st);
+    CHECK_EQ_INT(c.n, 8);
+    CHECK(st.nals_dropped_no_buffer > 0);
+    CHECK_EQ_INT(st.nals_out, 8);
+    ctx_done(&c);
+}
+
+static void write_stream(const char *path, int frames)
+{
+    ctx c;
+    ctx_init(&c);
+    c.out = fopen(path, "wb");
+    camrtc_pipeline_settings set = {.max_frames = (uint64_t)frames, .unpaced = true};
+    if (c.out && start(&c, "testsrc", 160, 128, 30, &set) == 0)
+        uv_run(&c.loop, UV_RUN_DEFAULT);
+    if (c.out)
+        fclose(c.out);
+    ctx_done(&c);
+}
+
+TEST(pre_encoded_stream_is_paced_and_split_into_nals)
+{
+    char path[] = "/tmp/camrtc_test_pipeline_XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    close(fd);
+    write_stream(path, 12);
+    char spec[64];
+    snprintf(spec, sizeof(spec), "h264:%s", path);
+
+    ctx c;
+    ctx_init(&c);
+    c.idr_after_frame = 2;                              /* ignored: the file has its own */
+    camrtc_pipeline_settings set = {.max_frames = 12};
+    int r = start(&c, spec, 0, 0, 120, &set);
+    unlink(path);
+    CHECK_EQ_INT(r, CAMRTC_OK);
+    CHECK(camrtc_pipeline_source_info(c.p)->encoded);
+    uv_run(&c.loop, UV_RUN_DEFAULT);
+    CHECK(!c.timed_out);
+    CHECK(c.ended);
+    CHECK_EQ_INT(c.end_status, CAMRTC_OK);
+    CHECK_EQ_INT(check_frames(&c, true), -1);
+    CHECK_EQ_INT(c.s[0].type, 7);
+    CHECK(c.s[0].keyframe);
+    CHECK_EQ_INT(c.s[c.n - 1].frame_id, 11);
+    int idr_slices = 0;
+    for (int i = 0; i < c.n; i++)
+        idr_slices += c.s[i].type == 5;
+    CHECK(idr_slices >= 1);
+    for (int i = 0; i < c.n; i++)
+        if (c.s[i].frame_id > 0)
+            CHECK(c.s[i].type != 5);                    /* no IDR was made up */
+    ctx_done(&c);
+}
+
+TEST(bad_source_or_size_is_a_clear_error)
+{
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    camrtc_pipeline *p = (camrtc_pipeline *)&loop;
+    char err[160] = "";
+    camrtc_source_config src = {.spec = "nosuch:thing"};
+    CHECK(camrtc_pipeline_new(&loop, &src, NULL, on_nal, NULL, NULL, &p, err, sizeof(err)) < 0);
+    CHECK(p == NULL);
+    CHECK(err[0] != '\0');
+    camrtc_source_config ok = {.spec = "testsrc", .width = 160, .height = 128};
+    camrtc_encoder_config enc = {.width = 161, .height = 128};
+    err[0] = '\0';
+    CHECK_EQ_INT(camrtc_pipeline_new(&loop, &ok, &enc, on_nal, NULL, NULL, &p, err, sizeof(err)),
+                 CAMRTC_EINVAL);
+    CHECK(strstr(err, "161x128") != NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    CHECK_EQ_INT(uv_loop_close(&loop), 0);
+}
+
+int main(void)
+{
+    return RUN_TESTS(paced_testsrc_frames_arrive_in_order,
+                     forced_idr_and_bitrate_travel_the_control_ring,
+                     full_output_ring_drops_until_the_next_idr,
+                     capture_thread_path_delivers_newest_frames_in_order,
+                     stop_midway_with_nals_still_held_frees_everything,
+                     consumer_keeping_every_buffer_gets_no_more_and_it_is_counted,
+                     pre_encoded_stream_is_paced_and_split_into_nals,
+                     bad_source_or_size_is_a_clear_error);
+}
