@@ -356,6 +356,10 @@ static void ice_relay_event(void *user, const camrtc_turn_event *ev)
         }
         break;
     case CAMRTC_TURN_EV_CLOSED:
+        if (r->closing) { /* deallocation answered (or given up): now the stream can go */
+            r->closing = false;
+            ice_relay_close_stream(a, r);
+        }
         break;
     }
 }
@@ -413,7 +417,8 @@ static void ice_relay_start(camrtc_ice_agent *a, camrtc_time_us now, int server)
 int ice_relay_by_stream(const camrtc_ice_agent *a, int stream)
 {
     for (unsigned i = 0; i < a->nrelays; i++)
-        if (a->relays[i].stream >= 0 && a->relays[i].stream == stream && !a->relays[i].failed)
+        if (a->relays[i].stream >= 0 && a->relays[i].stream == stream &&
+            (!a->relays[i].failed || a->relays[i].closing))
             return (int)i;
     return -1;
 }
@@ -440,7 +445,7 @@ int ice_relay_stream_input(camrtc_ice_agent *a, camrtc_time_us now, int ri, cons
 {
     ice_relay *r = &a->relays[ri];
     a->now = now;
-    while (len > 0 && r->turn && !r->failed) {
+    while (len > 0 && r->turn && (!r->failed || r->closing)) {
         size_t n = ICE_STREAM_BUF - r->slen < len ? ICE_STREAM_BUF - r->slen : len;
         memcpy(r->sbuf + r->slen, data, n);
         r->slen += n;
@@ -469,6 +474,12 @@ void ice_relay_stream_closed(camrtc_ice_agent *a, camrtc_time_us now, int ri, in
     a->now = now;
     r->stream = -1; /* the glue closed it: no close_stream call */
     r->stream_open = false;
+    if (r->closing) { /* closed while waiting for the deallocation answer: nothing left to wait for */
+        r->closing = false;
+        camrtc_turn_free(r->turn);
+        r->turn = NULL;
+        return;
+    }
     ice_relay_failed(a, r, err ? err : CAMRTC_ECLOSED, 0);
 }
 
@@ -583,10 +594,17 @@ void ice_relays_close(camrtc_ice_agent *a, camrtc_time_us now)
     a->now = now;
     for (unsigned i = 0; i < a->nrelays; i++) {
         ice_relay *r = &a->relays[i];
+        bool dealloc = r->turn && !r->failed && camrtc_turn_get_state(r->turn) == CAMRTC_TURN_ALLOCATED;
         if (r->turn && !r->failed)
             camrtc_turn_close(r->turn, now);
         r->failed = true; /* no more data or checks through it */
-        ice_relay_close_stream(a, r);
+        /* Over TCP/TLS the answer to the deallocation comes on the stream: keep it open until
+         * the client reports CLOSED (answered, or its own bounded timeout). */
+        if (dealloc && r->stream >= 0 && r->stream_open &&
+            camrtc_turn_get_state(r->turn) == CAMRTC_TURN_CLOSING)
+            r->closing = true;
+        else
+            ice_relay_close_stream(a, r);
     }
 }
 

@@ -116,6 +116,7 @@ typedef struct ice_relay {
     int local;                 /* its relay candidate, -1 before ALLOCATED */
     bool done;                 /* gathering: allocated or failed */
     bool failed;
+    bool closing;              /* closed by the agent: stream kept open for the deallocation answer */
     camrtc_time_us deadline;
 } ice_relay;
 

@@ -1154,6 +1154,8 @@ TEST(relay_over_tcp_stream)
     CHECK_EQ_INT(n.p[0].ndata, 1);
     CHECK_EQ_MEM(n.p[0].last_data, "\x17pong", 5);
     camrtc_ice_close(n.p[0].a, n.now);
+    CHECK_EQ_INT(n.streams_closed, 0); /* kept open for the deallocation's answer */
+    run_for(&n, CAMRTC_MS(100));
     CHECK_EQ_INT(n.streams_closed, 1);
     /* Garbage on a stream that is not a TURN stream is refused. */
     CHECK(camrtc_ice_stream_input(n.p[0].a, n.now, 12345, (const uint8_t *)"x", 1) < 0);
