@@ -70,8 +70,18 @@ async def aioice_once(**kw):
 
 async def bench_path(path, runs, args_a, args_b, aioice_kw):
     ours, own, theirs, types = [], [], [], set()
+    failed = 0
     for _ in range(runs):
-        ms, sa, sb = await camrtc_once(args_a, args_b)
+        try:
+            ms, sa, sb = await camrtc_once(args_a, args_b)
+        except AssertionError as e:
+            # Counted and reported, never hidden: e.g. coturn answers 437 for a while when the
+            # OS hands a new process the UDP port of a recently deallocated session.
+            failed += 1
+            print(f"camrtc {path}: run failed: {str(e)[:300]}", file=sys.stderr)
+            if failed > max(2, runs // 10):
+                raise
+            continue
         ours.append(ms)
         if sa.get("connect_ms") is not None:
             own.append(sa["connect_ms"])   # the controlling side's own view
@@ -87,7 +97,7 @@ async def bench_path(path, runs, args_a, args_b, aioice_kw):
            "camrtc_controlling_p50_ms": pct(own, 50) if own else None,
            "aioice_p50_ms": pct(theirs, 50) if theirs else None,
            "aioice_p90_ms": pct(theirs, 90) if theirs else None,
-           "runs": runs, "aioice_runs": len(theirs), "goal_ms": GOALS_MS[path],
+           "runs": len(ours), "camrtc_failed_runs": failed, "aioice_runs": len(theirs), "goal_ms": GOALS_MS[path],
            "camrtc_local_types": sorted({t for pair in types for t in pair})}
     out["goal_met"] = out["camrtc_p50_ms"] <= GOALS_MS[path]
     print(json.dumps(out), flush=True)

@@ -29,7 +29,10 @@
 #define TURN_STREAM_TIMEOUT CAMRTC_SEC(10)   /* one try over TCP/TLS (no retransmission) */
 
 enum { PERM_NONE, PERM_PENDING, PERM_OK, PERM_FAILED };
-enum { ALLOC_REQ_ALLOCATE, ALLOC_REQ_REFRESH, ALLOC_REQ_DEALLOCATE };
+/* ALLOC_REQ_CLEAR: Refresh LIFETIME 0 sent while allocating, after a 437 Allocation Mismatch
+ * (the server still holds an allocation on our 5-tuple, e.g. from an earlier run of ours that
+ * died on the same port); then Allocate again, once. */
+enum { ALLOC_REQ_ALLOCATE, ALLOC_REQ_REFRESH, ALLOC_REQ_DEALLOCATE, ALLOC_REQ_CLEAR };
 
 /* One outstanding request. */
 typedef struct turn_txn {
@@ -73,6 +76,7 @@ struct camrtc_turn {
 
     /* The allocation and its one request slot (Allocate, Refresh or deallocation). */
     int alloc_req;
+    bool cleared;             /* one ALLOC_REQ_CLEAR already tried */
     turn_txn alloc_tx;
     uint32_t lifetime;        /* granted, seconds */
     camrtc_time_us refresh_at;
@@ -166,7 +170,7 @@ static int build_alloc_req(camrtc_turn *t, camrtc_stun_builder *b)
     } else {
         start_msg(t, b, CAMRTC_STUN_REFRESH, tx);
         camrtc_stun_add_u32(b, CAMRTC_STUN_A_LIFETIME,
-                            t->alloc_req == ALLOC_REQ_DEALLOCATE ? 0 : t->cfg.lifetime_s);
+                            t->alloc_req == ALLOC_REQ_REFRESH ? t->cfg.lifetime_s : 0);
     }
     add_auth(t, b, tx);
     camrtc_stun_add_fingerprint(b);
@@ -532,6 +536,8 @@ static void schedule_refresh(camrtc_turn *t, camrtc_time_us now, uint32_t lifeti
     t->refresh_at = now + (lifetime > 120 ? life - CAMRTC_SEC(60) : life / 2);
 }
 
+static void reallocate(camrtc_turn *t, camrtc_time_us now);
+
 static void on_alloc_success(camrtc_turn *t, camrtc_time_us now, const camrtc_stun_msg *m)
 {
     uint32_t lifetime;
@@ -540,6 +546,10 @@ static void on_alloc_success(camrtc_turn *t, camrtc_time_us now, const camrtc_st
     t->alloc_tx.active = false;
     if (t->alloc_req == ALLOC_REQ_DEALLOCATE) {
         closed(t, CAMRTC_OK);
+        return;
+    }
+    if (t->alloc_req == ALLOC_REQ_CLEAR) {
+        reallocate(t, now);
         return;
     }
     if (t->alloc_req == ALLOC_REQ_REFRESH) {
@@ -568,9 +578,31 @@ static void on_alloc_success(camrtc_turn *t, camrtc_time_us now, const camrtc_st
             peer_kick(t, now, &t->peers[i]);
 }
 
-static void on_alloc_error(camrtc_turn *t, int code)
+/* Allocate again after the stale allocation was cleared (or the server refused to). */
+static void reallocate(camrtc_turn *t, camrtc_time_us now)
+{
+    t->alloc_req = ALLOC_REQ_ALLOCATE;
+    if (txn_start(t, now, &t->alloc_tx, NULL, 0) < 0)
+        fail(t, CAMRTC_EINTERNAL, 0);
+}
+
+static void on_alloc_error(camrtc_turn *t, camrtc_time_us now, int code)
 {
     t->alloc_tx.active = false;
+    if (t->alloc_req == ALLOC_REQ_CLEAR) {
+        reallocate(t, now);
+        return;
+    }
+    if (t->alloc_req == ALLOC_REQ_ALLOCATE && code == 437 && !t->cleared && t->have_key) {
+        /* RFC 8656 §7.2: 437 to an Allocate means this 5-tuple is taken. If it is ours
+         * (same credentials), a Refresh with LIFETIME 0 deletes it. */
+        CAMRTC_LOGD(t->log, MOD, "437 to Allocate: clearing a stale allocation on this 5-tuple");
+        t->cleared = true;
+        t->alloc_req = ALLOC_REQ_CLEAR;
+        if (txn_start(t, now, &t->alloc_tx, NULL, 0) < 0)
+            fail(t, CAMRTC_EINTERNAL, 0);
+        return;
+    }
     if (t->alloc_req == ALLOC_REQ_DEALLOCATE) {
         /* 437: the allocation is already gone; any other answer ends it as well. */
         closed(t, code == 437 ? CAMRTC_OK : err_for_code(code));
@@ -643,7 +675,7 @@ static int on_response(camrtc_turn *t, camrtc_time_us now, const camrtc_stun_msg
         return CAMRTC_OK;
     if (tx == &t->alloc_tx) {
         if (is_error)
-            on_alloc_error(t, code);
+            on_alloc_error(t, now, code);
         else
             on_alloc_success(t, now, m);
     } else if (tx == &p->perm_tx) {

@@ -367,6 +367,53 @@ TEST(try_alternate_and_other_errors_fail)
     fx_free(&f);
 }
 
+/* 437 to an authenticated Allocate: a stale allocation of ours holds this 5-tuple. The
+ * client deletes it (Refresh LIFETIME 0) and allocates again, once; a second 437 fails. */
+TEST(allocation_mismatch_clears_the_stale_allocation_once)
+{
+    fx f;
+    CHECK(fx_init(&f, false));
+    CHECK_EQ_INT(camrtc_turn_start(f.t, f.now), CAMRTC_OK);
+    CHECK_EQ_INT(fx_challenge(&f, -1, 401, 0), CAMRTC_OK);
+    camrtc_stun_msg m;
+    CHECK(fx_msg(&f, -1, &m));
+    int code = 437;
+    CHECK_EQ_INT(fx_answer(&f, &m, CAMRTC_STUN_ERROR, f.key, add_error, &code), CAMRTC_OK);
+    CHECK_EQ_INT(f.nev, 0);
+    CHECK(fx_msg(&f, -1, &m));
+    CHECK_EQ_INT(camrtc_stun_method(m.type), CAMRTC_STUN_REFRESH);
+    uint32_t lt = 99;
+    CHECK_EQ_INT(camrtc_stun_get_u32(&m, CAMRTC_STUN_A_LIFETIME, &lt), CAMRTC_OK);
+    CHECK_EQ_INT(lt, 0);
+    CHECK_EQ_INT(camrtc_stun_check_integrity(&m, f.key, 16), CAMRTC_OK);
+    lt = 0;
+    CHECK_EQ_INT(fx_ok_last(&f, add_lifetime, &lt), CAMRTC_OK);
+    CHECK(fx_msg(&f, -1, &m));
+    CHECK_EQ_INT(camrtc_stun_method(m.type), CAMRTC_STUN_ALLOCATE);
+    lt = 600;
+    CHECK_EQ_INT(fx_ok_last(&f, add_allocated, &lt), CAMRTC_OK);
+    CHECK_EQ_INT(camrtc_turn_get_state(f.t), CAMRTC_TURN_ALLOCATED);
+    CHECK_EQ_INT(f.ev[0].type, CAMRTC_TURN_EV_ALLOCATED);
+    fx_free(&f);
+
+    /* The server keeps answering 437 (the allocation is someone else's): fail after one try. */
+    CHECK(fx_init(&f, false));
+    CHECK_EQ_INT(camrtc_turn_start(f.t, f.now), CAMRTC_OK);
+    CHECK_EQ_INT(fx_challenge(&f, -1, 401, 0), CAMRTC_OK);
+    CHECK(fx_msg(&f, -1, &m));
+    CHECK_EQ_INT(fx_answer(&f, &m, CAMRTC_STUN_ERROR, f.key, add_error, &code), CAMRTC_OK);
+    CHECK(fx_msg(&f, -1, &m));
+    int refused = 441; /* Wrong Credentials: not ours to delete */
+    CHECK_EQ_INT(fx_answer(&f, &m, CAMRTC_STUN_ERROR, f.key, add_error, &refused), CAMRTC_OK);
+    CHECK(fx_msg(&f, -1, &m));
+    CHECK_EQ_INT(camrtc_stun_method(m.type), CAMRTC_STUN_ALLOCATE);
+    CHECK_EQ_INT(fx_answer(&f, &m, CAMRTC_STUN_ERROR, f.key, add_error, &code), CAMRTC_OK);
+    CHECK_EQ_INT(f.nev, 1);
+    CHECK_EQ_INT(f.ev[0].type, CAMRTC_TURN_EV_FAILED);
+    CHECK_EQ_INT(f.ev[0].code, 437);
+    fx_free(&f);
+}
+
 /* ---- timers ---- */
 
 TEST(refresh_a_minute_before_expiry_or_halfway)
@@ -950,6 +997,7 @@ int main(void)
 {
     return RUN_TESTS(allocate_401_then_authenticated_allocate, stale_nonce_retries_with_new_nonce,
                      wrong_password_fails_with_401, try_alternate_and_other_errors_fail,
+                     allocation_mismatch_clears_the_stale_allocation_once,
                      refresh_a_minute_before_expiry_or_halfway, permission_and_channel_bind_with_their_refreshes,
                      permission_refused_and_given_up, send_indication_then_channel_data_and_both_back,
                      stream_channel_data_is_padded_both_ways, keepalive_after_15_quiet_seconds_over_udp_only,
