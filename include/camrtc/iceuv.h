@@ -7,7 +7,8 @@
  *   and a full socket buffer drops the datagram, as the network could);
  * - one uv_timer armed at camrtc_ice_next_timeout after every call into the agent;
  * - STUN/TURN server URLs (RFC 7064/7065) resolved with uv_getaddrinfo; gathering starts
- *   once every name is resolved, so the agent knows all its servers when it begins;
+ *   once every name is resolved, so the agent knows all its servers when it begins; a KVS
+ *   GetIceServerConfig answer (camrtc/kvs.h) plugs in as it is (camrtc_iceuv_add_kvs_servers);
  * - TCP and TLS streams to TURN servers (RFC 8656 §3.1) when the agent asks for them, on the
  *   project's connection layer (camrtc/net.h). TLS verifies the server against the URL host.
  *
@@ -25,6 +26,7 @@
 #include <uv.h>
 
 #include "camrtc/ice.h"
+#include "camrtc/kvs.h"
 #include "camrtc/log.h"
 #include "camrtc/tls.h"
 
@@ -71,7 +73,14 @@ typedef struct camrtc_iceuv_stats {
     uint64_t streams_failed;         /* ... that ended with an error */
     uint64_t stream_bytes_in, stream_bytes_out;
     uint64_t dns_failed;
+    uint64_t servers_skipped;        /* URIs camrtc_iceuv_add_kvs_servers did not take */
 } camrtc_iceuv_stats;
+
+/* A server as the adapter took it (camrtc_iceuv_get_server). */
+typedef struct camrtc_iceuv_server_info {
+    const camrtc_ice_url *url;       /* parsed: turn or stun, transport, host, port */
+    const char *username, *password; /* NULL when none was given */
+} camrtc_iceuv_server_info;
 
 /* Create an adapter on loop with its agent (not gathering yet). cfg and cb are copied;
  * cfg->log and cfg->tls are borrowed. CAMRTC_OK and *out, or CAMRTC_EINVAL, CAMRTC_ENOMEM,
@@ -86,6 +95,20 @@ int camrtc_iceuv_new(uv_loop_t *loop, const camrtc_iceuv_config *cfg, const camr
  * CAMRTC_ESTATE (gathering already asked for, or closing), CAMRTC_ENOMEM. A name that does
  * not resolve is logged, counted (dns_failed) and skipped. */
 int camrtc_iceuv_add_server(camrtc_iceuv *u, const char *url, const char *username, const char *password);
+
+/* Add every URI of every server of a parsed GetIceServerConfig answer
+ * (camrtc_kvs_parse_ice_config), each TURN URI with its server's Username and Password
+ * (TURN REST credentials, the same for all URIs of one entry; "" means none), stun: URIs
+ * without credentials. cfg is read only during the call.
+ * AWS lists, per server, "turn:H:443?transport=udp", "turns:H:443?transport=udp" and
+ * "turns:H:443?transport=tcp". A URI this adapter cannot use (turns: over UDP would be DTLS
+ * and stuns: is not spoken, camrtc_ice_url_parse gives CAMRTC_EUNSUPPORTED; a malformed one;
+ * one past CAMRTC_ICEUV_MAX_SERVERS) is skipped with a log line and counted
+ * (stats.servers_skipped): the others still give the agent a relay.
+ * Returns how many URIs were taken (0 or more), or CAMRTC_EINVAL (NULL argument),
+ * CAMRTC_ESTATE (gathering already asked for, or closing), CAMRTC_ENOMEM (the URIs taken
+ * before stay taken). Call before camrtc_iceuv_gather. */
+int camrtc_iceuv_add_kvs_servers(camrtc_iceuv *u, const camrtc_kvs_ice_config *cfg);
 
 /* Bind the UDP sockets, register them, and start gathering (at once, or when the last
  * server name is resolved). CAMRTC_OK, CAMRTC_ENOTFOUND when no interface address is
@@ -119,6 +142,13 @@ camrtc_ice_agent *camrtc_iceuv_agent(camrtc_iceuv *u);
 
 /* The adapter's own counters. */
 const camrtc_iceuv_stats *camrtc_iceuv_get_stats(const camrtc_iceuv *u);
+
+/* Number of servers taken (camrtc_iceuv_add_server and camrtc_iceuv_add_kvs_servers, a
+ * name that later fails to resolve included), and the i-th of them in the order added:
+ * CAMRTC_OK and *out (pointers valid until on_close returns), or CAMRTC_ENOTFOUND when
+ * i >= the count, CAMRTC_EINVAL for NULL arguments. For checks and logs. */
+unsigned camrtc_iceuv_server_count(const camrtc_iceuv *u);
+int camrtc_iceuv_get_server(const camrtc_iceuv *u, unsigned i, camrtc_iceuv_server_info *out);
 
 /* Number of UDP sockets bound by camrtc_iceuv_gather. */
 unsigned camrtc_iceuv_socket_count(const camrtc_iceuv *u);

@@ -433,6 +433,54 @@ int camrtc_iceuv_add_server(camrtc_iceuv *u, const char *url, const char *userna
     return CAMRTC_OK;
 }
 
+/* A GetIceServerConfig answer (KVS developer guide, API_signaling_GetIceServerConfig): each
+ * IceServerList entry is one TURN server reachable by several URIs (RFC 7065), all sharing
+ * the entry's time-limited credentials. Every URI becomes one server for the agent, so that
+ * ICE gathers a relay per transport and keeps whichever pair works (RFC 8445 §5.1.1.2). */
+static int add_kvs_uri(camrtc_iceuv *u, const char *uri, const camrtc_kvs_ice_server *srv)
+{
+    camrtc_ice_url url;
+    int rc = camrtc_ice_url_parse(&url, uri);
+    if (rc == CAMRTC_OK) {
+        /* STUN servers take no credentials (RFC 8489 §9: a Binding needs none); an empty
+         * Username is a TURN server without authentication. */
+        const char *user = url.turn && srv->username[0] ? srv->username : NULL;
+        const char *pass = url.turn && srv->password[0] ? srv->password : NULL;
+        rc = camrtc_iceuv_add_server(u, uri, user, pass);
+    }
+    if (rc == CAMRTC_ENOMEM)
+        return rc;
+    if (rc < 0) {
+        u->stats.servers_skipped++;
+        CAMRTC_LOGI(u->log, MOD, "ICE server URI %s skipped: %s", uri, camrtc_strerror(rc));
+        return 0;
+    }
+    return 1;
+}
+
+int camrtc_iceuv_add_kvs_servers(camrtc_iceuv *u, const camrtc_kvs_ice_config *cfg)
+{
+    if (!u || !cfg)
+        return CAMRTC_EINVAL;
+    if (u->gather_asked || u->close_asked)
+        return CAMRTC_ESTATE;
+    int taken = 0;
+    /* Bounded by the parser's own bounds, whatever the counts say. */
+    size_t ns = cfg->n_servers < CAMRTC_KVS_MAX_ICE_SERVERS ? cfg->n_servers : CAMRTC_KVS_MAX_ICE_SERVERS;
+    for (size_t i = 0; i < ns; i++) {
+        const camrtc_kvs_ice_server *srv = &cfg->servers[i];
+        size_t nu = srv->n_uris < CAMRTC_KVS_MAX_ICE_URIS ? srv->n_uris : CAMRTC_KVS_MAX_ICE_URIS;
+        for (size_t k = 0; k < nu; k++) {
+            int rc = add_kvs_uri(u, srv->uris[k], srv);
+            if (rc < 0)
+                return rc;
+            taken += rc;
+        }
+    }
+    CAMRTC_LOGI(u->log, MOD, "GetIceServerConfig: %d ICE server URI(s) taken from %zu server(s)", taken, ns);
+    return taken;
+}
+
 /* ---- TCP/TLS streams to TURN servers ----------------------------------------------- */
 
 static iceuv_stream *find_stream(camrtc_iceuv *u, int id)
@@ -727,6 +775,22 @@ camrtc_ice_agent *camrtc_iceuv_agent(camrtc_iceuv *u)
 const camrtc_iceuv_stats *camrtc_iceuv_get_stats(const camrtc_iceuv *u)
 {
     return &u->stats;
+}
+
+unsigned camrtc_iceuv_server_count(const camrtc_iceuv *u)
+{
+    return u ? u->nservers : 0;
+}
+
+int camrtc_iceuv_get_server(const camrtc_iceuv *u, unsigned i, camrtc_iceuv_server_info *out)
+{
+    if (!u || !out)
+        return CAMRTC_EINVAL;
+    if (i >= u->nservers)
+        return CAMRTC_ENOTFOUND;
+    const iceuv_server *s = &u->servers[i];
+    *out = (camrtc_iceuv_server_info){ .url = &s->url, .username = s->username, .password = s->password };
+    return CAMRTC_OK;
 }
 
 unsigned camrtc_iceuv_socket_count(const camrtc_iceuv *u)

@@ -5,6 +5,13 @@ side is relay-only. Each run checks both selected pairs (the relay side's local 
 is its relay address, and each side's remote address is the other's local address) and
 data both ways through the relay, then closes.
 
+And end to end from KVS signaling (kvs_get_ice_server_config_relay): `camrtc signaling`
+hands out coturn's URLs with time-limited credentials (--turn-secret); `camrtc master
+--stdio` joins the channel and reports them; the official AWS SDK for JavaScript asks
+GetIceServerConfig for a master and for a viewer, as a real client does; each answer is
+given as it is to one ice_peer (--kvs-ice-config), and the two connect relay-only with
+exactly those servers and credentials (the test never computes a password itself).
+
 Two coturn instances on 127.0.0.1 with ephemeral ports: one with long-term credentials
 (--lt-cred-mech), one with time-limited credentials (--use-auth-secret, what KVS hands
 out) and a certificate made here with openssl for turns:.
@@ -12,7 +19,9 @@ out) and a certificate made here with openssl for turns:.
 This file also holds the driver the other ICE scripts share (IcePeer, run_pair,
 Coturn): tests/interop/ice_aioice.py and bench/ice_bench.py import it.
 
-Environment: ICE_PEER = path of the ice_peer binary. Verbose: ICE_INTEROP_VERBOSE=1.
+Environment: ICE_PEER = path of the ice_peer binary; CAMRTC_BIN = the camrtc binary (default:
+src/app/camrtc of the build directory ICE_PEER is in). The AWS SDK comes from
+tests/interop/node_modules (`npm ci` there; tools/test does it). Verbose: ICE_INTEROP_VERBOSE=1.
 """
 import asyncio
 import base64
@@ -390,6 +399,220 @@ async def case(name, args_a, args_b, relay_a, relay_b, turn, stream=False, alloc
                 p.kill()
 
 
+# ---- GetIceServerConfig from camrtc signaling, end to end -----------------------------------
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REGION = "us-west-2"
+LOCAL_PAIR = ("CAMRTCLOCALKEY0000000", "camrtc/local/secret/0000000000000000000000")   # README.md
+KVS_CHANNEL = "kvsice"
+KVS_VIEWER = "kvsice-viewer"
+
+# The official AWS SDK for JavaScript, as a client would use it: the channel by name, the
+# HTTPS endpoint for each role, then GetIceServerConfig there (master: no ClientId). The
+# answers come out as GetIceServerConfig bodies ({"IceServerList": [...]}, the SDK's own
+# member names, which are the wire's). Only 127.0.0.1 endpoints are used.
+SDK_SCRIPT = r"""
+const kv = await import('@aws-sdk/client-kinesis-video');
+const kvs = await import('@aws-sdk/client-kinesis-video-signaling');
+const { KVS_ENDPOINT, KVS_CHANNEL, KVS_VIEWER, KVS_REGION, KVS_AK, KVS_SK } = process.env;
+const loopback = (u) => { if (!/^https?:\/\/127\.0\.0\.1:\d+(\/|$)/.test(u)) throw new Error('not loopback: ' + u); return u; };
+const credentials = { accessKeyId: KVS_AK, secretAccessKey: KVS_SK };
+const c = new kv.KinesisVideoClient({ region: KVS_REGION, endpoint: loopback(KVS_ENDPOINT), credentials, maxAttempts: 1 });
+const d = await c.send(new kv.DescribeSignalingChannelCommand({ ChannelName: KVS_CHANNEL }));
+const arn = d.ChannelInfo.ChannelARN;
+const out = {};
+for (const [role, clientId] of [['MASTER', undefined], ['VIEWER', KVS_VIEWER]]) {
+  const e = await c.send(new kv.GetSignalingChannelEndpointCommand({ ChannelARN: arn,
+    SingleMasterChannelEndpointConfiguration: { Protocols: ['WSS', 'HTTPS'], Role: role } }));
+  const https = e.ResourceEndpointList.find((x) => x.Protocol === 'HTTPS').ResourceEndpoint;
+  const sc = new kvs.KinesisVideoSignalingClient({ region: KVS_REGION, endpoint: loopback(https), credentials, maxAttempts: 1 });
+  const r = await sc.send(new kvs.GetIceServerConfigCommand({ ChannelARN: arn, Service: 'TURN',
+    ...(clientId ? { ClientId: clientId } : {}) }));
+  out[role.toLowerCase()] = { IceServerList: r.IceServerList };
+}
+process.stdout.write(JSON.stringify(out) + '\n');
+"""
+
+
+def camrtc_bin():
+    p = os.environ.get("CAMRTC_BIN")
+    if not p:   # <build>/tests/peers/ice_peer -> <build>/src/app/camrtc
+        build = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(ice_peer_path()))))
+        p = os.path.join(build, "src", "app", "camrtc")
+    if not os.path.exists(p):
+        raise AssertionError(f"no camrtc binary at {p} (set CAMRTC_BIN)")
+    return p
+
+
+def client_env(home):
+    """A private HOME and only the local key pair: nothing of the user's AWS setup is read."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "XDG_"))}
+    env.update(HOME=home, XDG_CACHE_HOME=os.path.join(home, "cache"), AWS_ACCESS_KEY_ID=LOCAL_PAIR[0],
+               AWS_SECRET_ACCESS_KEY=LOCAL_PAIR[1], AWS_REGION=REGION)
+    return env
+
+
+async def read_json_line(stream, pred, what, timeout=STEP_TIMEOUT):
+    """The first JSON line from stream for which pred is true (other lines are skipped)."""
+    async def scan():
+        while True:
+            line = await stream.readline()
+            if not line:
+                raise AssertionError(f"end of output before {what}")
+            try:
+                o = json.loads(line)
+            except ValueError:
+                continue
+            log(f"[{what}] {o}")
+            if pred(o):
+                return o
+    try:
+        return await asyncio.wait_for(scan(), timeout)
+    except asyncio.TimeoutError:
+        raise AssertionError(f"no {what} within {timeout} s")
+
+
+async def stop_process(proc, timeout=5.0):
+    if proc.returncode is None:
+        proc.terminate()
+        try:
+            await asyncio.wait_for(proc.wait(), timeout)
+        except asyncio.TimeoutError:
+            proc.kill()
+            await proc.wait()
+
+
+async def start_signaling(secret, urls):
+    """`camrtc signaling` on an ephemeral 127.0.0.1 port handing out urls with time-limited
+    credentials for coturn's secret. Returns (process, base URL)."""
+    args = ["signaling", "--listen", "127.0.0.1:0", "--memory", "--turn-secret", secret]
+    for u in urls:
+        args += ["--turn-url", u]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}   # the local pair
+    env.setdefault("CAMRTC_LOG", "warn")
+    proc = await asyncio.create_subprocess_exec(camrtc_bin(), *args, stdin=asyncio.subprocess.DEVNULL,
+                                                stdout=asyncio.subprocess.PIPE,
+                                                stderr=None if VERBOSE else asyncio.subprocess.DEVNULL, env=env)
+    try:
+        line = await asyncio.wait_for(proc.stdout.readline(), STEP_TIMEOUT)
+        m = re.match(rb"camrtc signaling listening on (http://127\.0\.0\.1:\d+)\s*$", line)
+        assert m, f"camrtc signaling said {line!r}"
+    except BaseException:
+        await stop_process(proc)
+        raise
+    return proc, m.group(1).decode()
+
+
+async def master_ice_event(endpoint, home):
+    """`camrtc master --stdio --create` on the channel: its "ice" event (the servers it got
+    from GetIceServerConfig; it leaves the password out). Stops it with {"stop":true}."""
+    proc = await asyncio.create_subprocess_exec(
+        camrtc_bin(), "master", "--channel", KVS_CHANNEL, "--create", "--endpoint", endpoint, "--stdio",
+        "--no-cache", stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=None if VERBOSE else asyncio.subprocess.DEVNULL, env=client_env(home))
+    try:
+        ev = await read_json_line(proc.stdout, lambda o: o.get("event") == "ice", "camrtc master ice event")
+        proc.stdin.write(b'{"stop":true}\n')
+        await read_json_line(proc.stdout, lambda o: o.get("event") == "stopped", "camrtc master stopped")
+        rc = await asyncio.wait_for(proc.wait(), STEP_TIMEOUT)
+        assert rc == 0, f"camrtc master exit status {rc}"
+        return ev
+    finally:
+        await stop_process(proc)
+
+
+async def sdk_ice_configs(endpoint, home):
+    """{"master": body, "viewer": body} from the AWS SDK for JavaScript (SDK_SCRIPT)."""
+    if not os.path.isdir(os.path.join(HERE, "node_modules", "@aws-sdk", "client-kinesis-video-signaling")):
+        raise AssertionError("the AWS SDK is not installed: cd tests/interop && npm ci")
+    env = client_env(home)
+    env.update(KVS_ENDPOINT=endpoint, KVS_CHANNEL=KVS_CHANNEL, KVS_VIEWER=KVS_VIEWER, KVS_REGION=REGION,
+               KVS_AK=LOCAL_PAIR[0], KVS_SK=LOCAL_PAIR[1])
+    # cwd: an --input-type=module script resolves its imports from the working directory.
+    proc = await asyncio.create_subprocess_exec(
+        "node", "--no-warnings", "--input-type=module", "-e", SDK_SCRIPT, cwd=HERE, env=env,
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), 30)
+    except asyncio.TimeoutError:
+        await stop_process(proc)
+        raise AssertionError("the AWS SDK script took more than 30 s")
+    assert proc.returncode == 0, f"AWS SDK script failed: {err.decode(errors='replace')[-1500:]}"
+    return json.loads(out)
+
+
+def check_ice_body(body, urls, who):
+    """One IceServerList entry with exactly the URLs handed out, REST credentials for who."""
+    lst = body.get("IceServerList")
+    assert isinstance(lst, list) and len(lst) == 1, f"{who}: IceServerList {lst}"
+    e = lst[0]
+    assert e["Uris"] == urls, f"{who}: Uris {e['Uris']}"
+    m = re.match(r"^(\d+):(.+)$", e["Username"])
+    assert m and m.group(2) == who, f"{who}: Username {e['Username']} is not <expiry>:{who}"
+    assert int(m.group(1)) > time.time() + 60, f"{who}: Username {e['Username']} expires too soon"
+    assert e["Password"] and e["Ttl"] > 0, f"{who}: Password/Ttl {e.get('Ttl')}"
+
+
+def check_servers_line(p, expect_transports):
+    """ice_peer's "servers" line: every usable URI taken with credentials, turns:?udp skipped."""
+    sv = p.of_type("servers")
+    assert sv, f"{p.name}: no servers line"
+    sv = sv[0]
+    assert sv["taken"] == len(expect_transports) and sv["skipped"] == 1, f"{p.name}: {sv}"
+    got = sorted(s["transport"] for s in sv["servers"])
+    assert got == sorted(expect_transports), f"{p.name}: transports {got}"
+    assert all(s["auth"] for s in sv["servers"]), f"{p.name}: a TURN server without credentials: {sv}"
+
+
+async def kvs_case(turn, tmp):
+    """GetIceServerConfig from camrtc signaling → ice_peer --kvs-ice-config, relay-only."""
+    name = "kvs_get_ice_server_config_relay"
+    sig = a = b = None
+    before = set(turn.deallocations())
+    # AWS's three kinds of URI (turn: UDP, turns: UDP (DTLS: skipped), turns: TCP), plus TCP.
+    urls = [f"turn:127.0.0.1:{turn.port}?transport=udp", f"turns:localhost:{turn.tls_port}?transport=udp",
+            f"turns:localhost:{turn.tls_port}?transport=tcp", f"turn:127.0.0.1:{turn.port}?transport=tcp"]
+    try:
+        sig, endpoint = await start_signaling(turn.secret, urls)
+        ev = await master_ice_event(endpoint, tmp)
+        assert [s["uris"] for s in ev["servers"]] == [urls], f"camrtc master ice event {ev}"
+        bodies = await sdk_ice_configs(endpoint, tmp)
+        check_ice_body(bodies["master"], urls, KVS_CHANNEL)
+        check_ice_body(bodies["viewer"], urls, KVS_VIEWER)
+        assert bodies["master"]["IceServerList"][0]["Username"].split(":")[1] == ev["servers"][0]["username"].split(":")[1]
+        files = {}
+        for role, body in bodies.items():
+            files[role] = os.path.join(tmp, f"{role}.json")
+            with open(files[role], "w") as f:
+                json.dump(body, f)
+        common = LOOPBACK + ["--relay-only", "--ca", turn.cert]
+        a, b, sel_a, sel_b = await run_pair(common + ["--kvs-ice-config", files["master"]],
+                                            common + ["--kvs-ice-config", files["viewer"]])
+        for p in (a, b):
+            check_servers_line(p, ["udp", "tcp", "tls"])
+            relays = [c for c in p.of_type("candidate") if c.get("ctype") == "relay"]
+            assert len(relays) == 3, f"{p.name}: {len(relays)} relay candidates, one per server expected"
+        check_pair(a, b, sel_a, sel_b, True, True)
+        await data_both_ways(a, b)
+        for p in (a, b):
+            rc = await p.close()
+            assert rc == 0, f"{p.name}: exit status {rc}"
+            st = p.of_type("stats")[-1]["stats"]
+            assert st["data_received"] >= 1 and st["stream_bytes_in"] > 0, f"{p.name}: stats {st}"
+        await check_deallocated(turn, before, 6)
+        print(f"ok   {name}  A {sel_a['local']}  B {sel_b['local']}", flush=True)
+        return True
+    except AssertionError as e:
+        print(f"FAIL {name}: {e}", flush=True)
+        return False
+    finally:
+        for p in (a, b):
+            if p:
+                p.kill()
+        if sig:
+            await stop_process(sig)
+
+
 async def main():
     results = []
     lt = Coturn()
@@ -433,6 +656,11 @@ async def main():
             results.append(False)
         finally:
             bad.kill()
+        tmp = tempfile.mkdtemp(prefix="camrtc-kvsice-")
+        try:
+            results.append(await kvs_case(rest, tmp))
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
     finally:
         rest.stop()
     failed = results.count(False)

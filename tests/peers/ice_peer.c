@@ -3,6 +3,8 @@
  *
  * stdout, one JSON object per line:
  *   {"type":"credentials","ufrag":..,"pwd":..}        first, before gathering
+ *   {"type":"servers","taken":N,"skipped":N,"servers":[{"url":..,"transport":"udp|tcp|tls","auth":true},..]}
+ *                                                     the STUN/TURN servers the adapter took
  *   {"type":"candidate","candidate":"candidate:...","ctype":"host"}
  *   {"type":"gathering_done"}
  *   {"type":"state","state":"connected"}
@@ -16,6 +18,12 @@
  *   {"type":"credentials","ufrag":..,"pwd":..}  {"type":"candidate","candidate":..}
  *   {"type":"end_of_candidates"}  {"type":"send","data":..}  {"type":"close"}
  * End of stdin, or --timeout seconds, also closes.
+ *
+ * --kvs-ice-config FILE: FILE holds a KVS GetIceServerConfig response body, as the service
+ * sends it ({"IceServerList":[{"Uris":[..],"Username":..,"Password":..,"Ttl":..}]}); every
+ * URI is added with its entry's credentials (camrtc_iceuv_add_kvs_servers), after any
+ * --stun/--turn. (The "ice" event of `camrtc master --stdio` leaves the password out, so
+ * it cannot be used here.)
  */
 #include <getopt.h>
 #include <signal.h>
@@ -28,11 +36,13 @@
 
 #include "camrtc/error.h"
 #include "camrtc/iceuv.h"
+#include "camrtc/kvs.h"
 #include "camrtc/log.h"
 #include "camrtc/time.h"
 
 #define LINE_MAX_LEN 8192
 #define MAX_SERVERS CAMRTC_ICEUV_MAX_SERVERS
+#define KVS_BODY_MAX (64 * 1024)     /* camrtc_kvs_parse_ice_config's own bound */
 
 typedef struct server_arg {
     const char *url, *user, *pass;
@@ -51,6 +61,7 @@ typedef struct peer {
     camrtc_time_us last_remote_cand;  /* when the last remote candidate was added */
     camrtc_time_us started;
     camrtc_time_us close_started;
+    bool closing;
     unsigned remote_cands;
     int exit_code;
 } peer;
@@ -205,8 +216,9 @@ static void on_close(camrtc_iceuv *u, void *ud)
 
 static void close_peer(peer *p)
 {
-    if (!p->ice)
+    if (!p->ice || p->closing)   /* once: stdin's end may follow a close asked for */
         return;
+    p->closing = true;
     /* The last figures, before the agent is freed. */
     cJSON *o = msg("stats");
     camrtc_ice_agent *a = camrtc_iceuv_agent(p->ice);
@@ -304,13 +316,99 @@ static void on_deadline(uv_timer_t *t)
     close_peer(p);
 }
 
+/* ---- servers ------------------------------------------------------------------------- */
+
+static const char *transport_name(camrtc_ice_transport t)
+{
+    switch (t) {
+    case CAMRTC_ICE_UDP: return "udp";
+    case CAMRTC_ICE_TCP: return "tcp";
+    case CAMRTC_ICE_TLS: return "tls";
+    }
+    return "?";
+}
+
+/* Read and parse a GetIceServerConfig body; CAMRTC_OK and *out or an error (printed). */
+static int read_kvs_ice_config(const char *path, camrtc_kvs_ice_config *out)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "ice_peer: cannot open %s\n", path);
+        return CAMRTC_ENOTFOUND;
+    }
+    char *body = malloc(KVS_BODY_MAX + 1);
+    size_t n = body ? fread(body, 1, KVS_BODY_MAX + 1, f) : 0;
+    fclose(f);
+    if (!body)
+        return CAMRTC_ENOMEM;
+    /* One byte past the bound read means the file is too big: the parser says so. */
+    int rc = camrtc_kvs_parse_ice_config((const uint8_t *)body, n, out);
+    free(body);
+    if (rc < 0)
+        fprintf(stderr, "ice_peer: %s: not a GetIceServerConfig body: %s\n", path, camrtc_strerror(rc));
+    return rc;
+}
+
+/* The "servers" line: what the adapter took, so that a test can check it. */
+static void emit_servers(camrtc_iceuv *u, int taken)
+{
+    cJSON *o = msg("servers");
+    cJSON_AddNumberToObject(o, "taken", taken);
+    cJSON_AddNumberToObject(o, "skipped", (double)camrtc_iceuv_get_stats(u)->servers_skipped);
+    cJSON *arr = cJSON_AddArrayToObject(o, "servers");
+    camrtc_iceuv_server_info si;
+    for (unsigned i = 0; camrtc_iceuv_get_server(u, i, &si) == CAMRTC_OK; i++) {
+        /* Rebuilt from the parsed form (RFC 7064/7065 syntax): what the adapter understood. */
+        const camrtc_ice_url *url = si.url;
+        bool v6 = strchr(url->host, ':') != NULL;
+        char text[300];
+        snprintf(text, sizeof text, "%s:%s%s%s:%u%s%s", !url->turn ? "stun" : url->transport == CAMRTC_ICE_TLS ? "turns" : "turn",
+                 v6 ? "[" : "", url->host, v6 ? "]" : "", (unsigned)url->port, url->turn ? "?transport=" : "",
+                 !url->turn ? "" : url->transport == CAMRTC_ICE_UDP ? "udp" : "tcp");
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "url", text);
+        cJSON_AddStringToObject(e, "transport", transport_name(url->transport));
+        cJSON_AddBoolToObject(e, "auth", si.username != NULL);
+        cJSON_AddItemToArray(arr, e);
+    }
+    emit(o);
+}
+
+/* --stun/--turn, then the GetIceServerConfig file; < 0 on the first error. */
+static int add_servers(camrtc_iceuv *u, const server_arg *servers, unsigned nservers, const char *kvs_file)
+{
+    int rc = CAMRTC_OK, taken = 0;
+    for (unsigned i = 0; i < nservers; i++) {
+        if ((rc = camrtc_iceuv_add_server(u, servers[i].url, servers[i].user, servers[i].pass)) < 0) {
+            fprintf(stderr, "ice_peer: %s: %s\n", servers[i].url, camrtc_strerror(rc));
+            return rc;
+        }
+        taken++;
+    }
+    if (kvs_file) {
+        camrtc_kvs_ice_config *cfg = malloc(sizeof *cfg);   /* about 6 KB: not on the stack */
+        rc = cfg ? read_kvs_ice_config(kvs_file, cfg) : CAMRTC_ENOMEM;
+        if (rc >= 0)
+            rc = camrtc_iceuv_add_kvs_servers(u, cfg);
+        free(cfg);
+        if (rc < 0) {
+            emit_error("kvs-ice-config", rc);
+            return rc;
+        }
+        taken += rc;
+    }
+    emit_servers(u, taken);
+    return CAMRTC_OK;
+}
+
 /* ---- main ---------------------------------------------------------------------------- */
 
 static void usage(void)
 {
     fputs("usage: ice_peer [--controlling] [--loopback] [--interfaces LIST] [--relay-only]\n"
           "                [--stun URL] [--turn URL --user U --pass P]... [--ca FILE | --insecure]\n"
-          "                [--timeout SEC]\n", stderr);
+          "                [--kvs-ice-config FILE] [--timeout SEC]\n"
+          "  FILE: a GetIceServerConfig response body ({\"IceServerList\":[...]})\n", stderr);
 }
 
 int main(int argc, char **argv)
@@ -321,11 +419,13 @@ int main(int argc, char **argv)
         {"stun", required_argument, NULL, 's'}, {"turn", required_argument, NULL, 't'},
         {"user", required_argument, NULL, 'u'}, {"pass", required_argument, NULL, 'p'},
         {"ca", required_argument, NULL, 'a'}, {"insecure", no_argument, NULL, 'k'},
-        {"timeout", required_argument, NULL, 'T'}, {NULL, 0, NULL, 0},
+        {"timeout", required_argument, NULL, 'T'}, {"kvs-ice-config", required_argument, NULL, 'K'},
+        {NULL, 0, NULL, 0},
     };
     camrtc_iceuv_config cfg = {0};
     server_arg servers[MAX_SERVERS] = {{0}};
     unsigned nservers = 0;
+    const char *kvs_file = NULL;
     long timeout_s = 60;
     int ch;
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -347,6 +447,7 @@ int main(int argc, char **argv)
         case 'a': cfg.ca_file = optarg; break;
         case 'k': cfg.tls_insecure = true; break;
         case 'T': timeout_s = strtol(optarg, NULL, 10); break;
+        case 'K': kvs_file = optarg; break;
         default: usage(); return 1;
         }
     }
@@ -367,15 +468,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "ice_peer: %s\n", camrtc_strerror(rc));
         return 1;
     }
-    for (unsigned i = 0; i < nservers && rc >= 0; i++)
-        if ((rc = camrtc_iceuv_add_server(p.ice, servers[i].url, servers[i].user, servers[i].pass)) < 0)
-            fprintf(stderr, "ice_peer: %s: %s\n", servers[i].url, camrtc_strerror(rc));
-
     camrtc_ice_agent *a = camrtc_iceuv_agent(p.ice);
     cJSON *o = msg("credentials");
     cJSON_AddStringToObject(o, "ufrag", camrtc_ice_local_ufrag(a));
     cJSON_AddStringToObject(o, "pwd", camrtc_ice_local_pwd(a));
     emit(o);
+    rc = add_servers(p.ice, servers, nservers, kvs_file);
 
     uv_timer_init(&p.loop, &p.deadline);
     p.deadline.data = &p;

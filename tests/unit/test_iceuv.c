@@ -3,12 +3,14 @@
  * stream that cannot connect). Every run is bounded by a uv timer that fails the test. */
 #include <arpa/inet.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <uv.h>
 
 #include "camrtc/error.h"
 #include "camrtc/iceuv.h"
+#include "camrtc/kvs.h"
 #include "check.h"
 
 #define FAIL_AFTER_MS 5000
@@ -269,8 +271,156 @@ TEST(iceuv_turn_tcp_refused_ends_gathering_without_relay)
     CHECK_EQ_INT(h.a.close_calls, 1);
 }
 
+/* ---- GetIceServerConfig → servers ------------------------------------------------------ */
+
+/* A GetIceServerConfig answer shaped as AWS sends it (KVS us-west-2, 2024): two entries,
+ * each one TURN server by three URIs (turn: UDP, turns: "UDP" i.e. DTLS, turns: TCP i.e. TLS)
+ * with its own REST credentials ("<expiry>:<base64 of the channel>", base64 HMAC), Ttl 300.
+ * %s are the hosts: the real names (35-90-63-38.t-ae7dd61a.kinesisvideo.us-west-2.amazonaws.com)
+ * for the parser, numeric addresses for the adapter, which would otherwise look them up. */
+static const char aws_ice_fmt[] =
+    "{\"IceServerList\":[{\"Password\":\"H8TZ5pAjOkalNVQJ5UgQt3Godj3URm/3lsfcJYLMwOs=\",\"Ttl\":300,"
+    "\"Uris\":[\"turn:%s:443?transport=udp\",\"turns:%s:443?transport=udp\",\"turns:%s:443?transport=tcp\"],"
+    "\"Username\":\"1733547000:djE6YXJuOmF3czpraW5lc2lzdmlkZW86dXMtd2VzdC0yOjExMTEyMjIyMzMzMzpjaGFubmVsL2RlbW8vMTcwMDAwMDAwMDAwMA==\"},"
+    "{\"Password\":\"7Kw5G4K9SpLYEvibvZiTg48uoa5vJ7X3I/MxCkmBqAs=\",\"Ttl\":300,"
+    "\"Uris\":[\"turn:%s:443?transport=udp\",\"turns:%s:443?transport=udp\",\"turns:%s:443?transport=tcp\"],"
+    "\"Username\":\"1733547001:djE6YXJuOmF3czpraW5lc2lzdmlkZW86dXMtd2VzdC0yOjExMTEyMjIyMzMzMzpjaGFubmVsL2RlbW8vMTcwMDAwMDAwMDAwMA==\"}]}";
+
+static int parse_aws_body(const char *h1, const char *h2, camrtc_kvs_ice_config *out)
+{
+    char body[2048];
+    int n = snprintf(body, sizeof body, aws_ice_fmt, h1, h1, h1, h2, h2, h2);
+    if (n < 0 || (size_t)n >= sizeof body)
+        return CAMRTC_ETOOBIG;
+    return camrtc_kvs_parse_ice_config((const uint8_t *)body, (size_t)n, out);
+}
+
+static void check_server(const camrtc_iceuv *u, unsigned i, camrtc_ice_transport transport, const char *host,
+                         uint16_t port, const char *user, const char *pass)
+{
+    camrtc_iceuv_server_info si;
+    CHECK_EQ_INT(camrtc_iceuv_get_server(u, i, &si), CAMRTC_OK);
+    CHECK(si.url->turn);
+    CHECK_EQ_INT(si.url->transport, transport);
+    CHECK_EQ_STR(si.url->host, host);
+    CHECK_EQ_INT(si.url->port, port);
+    CHECK_EQ_STR(si.username ? si.username : "(none)", user ? user : "(none)");
+    CHECK_EQ_STR(si.password ? si.password : "(none)", pass ? pass : "(none)");
+}
+
+/* Closes u at once and runs the loop to on_close: the stats are read there. */
+static void close_and_run(harness *h, camrtc_iceuv *u)
+{
+    camrtc_iceuv_close(u);
+    CHECK_EQ_INT(harness_run(h), 0);
+    CHECK(!h->timed_out);
+}
+
+TEST(iceuv_kvs_aws_config_takes_turn_udp_and_tls_skips_dtls)
+{
+    /* The real names fit the parser's fields. */
+    camrtc_kvs_ice_config real;
+    CHECK_EQ_INT(parse_aws_body("35-90-63-38.t-ae7dd61a.kinesisvideo.us-west-2.amazonaws.com",
+                                "54-188-75-37.t-ae7dd61a.kinesisvideo.us-west-2.amazonaws.com", &real), CAMRTC_OK);
+    CHECK_EQ_INT(real.n_servers, 2);
+    CHECK_EQ_INT(real.servers[1].n_uris, 3);
+    CHECK_EQ_STR(real.servers[1].uris[2], "turns:54-188-75-37.t-ae7dd61a.kinesisvideo.us-west-2.amazonaws.com:443?transport=tcp");
+
+    camrtc_kvs_ice_config cfg;
+    CHECK_EQ_INT(parse_aws_body("127.0.0.1", "127.0.0.2", &cfg), CAMRTC_OK);
+    harness h;
+    CHECK_EQ_INT(harness_init(&h), 0);
+    camrtc_iceuv_config c = loopback_config(true);
+    CHECK_EQ_INT(camrtc_iceuv_new(&h.loop, &c, &cbs, &h.a, &h.a.u), CAMRTC_OK);
+    CHECK_EQ_INT(camrtc_iceuv_add_kvs_servers(h.a.u, &cfg), 4);
+    CHECK_EQ_INT(camrtc_iceuv_get_stats(h.a.u)->servers_skipped, 2);   /* the two turns:?transport=udp */
+    CHECK_EQ_INT(camrtc_iceuv_server_count(h.a.u), 4);
+    const camrtc_kvs_ice_server *s1 = &cfg.servers[0], *s2 = &cfg.servers[1];
+    /* In the answer's order, each with its own entry's credentials. */
+    check_server(h.a.u, 0, CAMRTC_ICE_UDP, "127.0.0.1", 443, s1->username, s1->password);
+    check_server(h.a.u, 1, CAMRTC_ICE_TLS, "127.0.0.1", 443, s1->username, s1->password);
+    check_server(h.a.u, 2, CAMRTC_ICE_UDP, "127.0.0.2", 443, s2->username, s2->password);
+    check_server(h.a.u, 3, CAMRTC_ICE_TLS, "127.0.0.2", 443, s2->username, s2->password);
+    CHECK(strncmp(s2->username, "1733547001:", 11) == 0);
+    camrtc_iceuv_server_info si;
+    CHECK_EQ_INT(camrtc_iceuv_get_server(h.a.u, 4, &si), CAMRTC_ENOTFOUND);
+    close_and_run(&h, h.a.u);
+    CHECK_EQ_INT(h.a.close_calls, 1);
+    CHECK_EQ_INT(h.a.stats.servers_skipped, 2);
+}
+
+/* An entry of n URIs "turn:127.0.0.1:<first_port + k>" with credentials u/p. */
+static void fill_turn_entry(camrtc_kvs_ice_server *s, size_t n, unsigned first_port)
+{
+    memset(s, 0, sizeof *s);
+    for (size_t k = 0; k < n; k++)
+        snprintf(s->uris[k], sizeof s->uris[k], "turn:127.0.0.1:%u", first_port + (unsigned)k);
+    s->n_uris = n;
+    snprintf(s->username, sizeof s->username, "u");
+    snprintf(s->password, sizeof s->password, "p");
+    s->ttl_s = 300;
+}
+
+TEST(iceuv_kvs_stun_without_credentials_bad_uris_skipped_not_fatal)
+{
+    camrtc_kvs_ice_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    camrtc_kvs_ice_server *s = &cfg.servers[0];
+    fill_turn_entry(s, 4, 3478);
+    snprintf(s->uris[0], sizeof s->uris[0], "stun:127.0.0.1:3478");
+    snprintf(s->uris[1], sizeof s->uris[1], "stuns:127.0.0.1");                 /* unsupported */
+    snprintf(s->uris[2], sizeof s->uris[2], "turn:bad host?transport=udp");    /* malformed */
+    snprintf(s->uris[3], sizeof s->uris[3], "turn:127.0.0.1:3479?transport=tcp");
+    fill_turn_entry(&cfg.servers[1], 1, 3480);      /* a TURN server without authentication */
+    cfg.servers[1].username[0] = cfg.servers[1].password[0] = '\0';
+    cfg.n_servers = 2;
+
+    harness h;
+    CHECK_EQ_INT(harness_init(&h), 0);
+    camrtc_iceuv_config c = loopback_config(true);
+    CHECK_EQ_INT(camrtc_iceuv_new(&h.loop, &c, &cbs, &h.a, &h.a.u), CAMRTC_OK);
+    CHECK_EQ_INT(camrtc_iceuv_add_kvs_servers(h.a.u, NULL), CAMRTC_EINVAL);
+    CHECK_EQ_INT(camrtc_iceuv_add_kvs_servers(h.a.u, &cfg), 3);
+    CHECK_EQ_INT(camrtc_iceuv_get_stats(h.a.u)->servers_skipped, 2);
+    camrtc_iceuv_server_info si;
+    CHECK_EQ_INT(camrtc_iceuv_get_server(h.a.u, 0, &si), CAMRTC_OK);
+    CHECK(!si.url->turn);
+    CHECK(si.username == NULL && si.password == NULL);   /* STUN takes no credentials */
+    check_server(h.a.u, 1, CAMRTC_ICE_TCP, "127.0.0.1", 3479, "u", "p");
+    check_server(h.a.u, 2, CAMRTC_ICE_UDP, "127.0.0.1", 3480, NULL, NULL);
+    /* After gathering was asked for, nothing more is taken. */
+    CHECK_EQ_INT(camrtc_iceuv_gather(h.a.u), CAMRTC_OK);
+    CHECK_EQ_INT(camrtc_iceuv_add_kvs_servers(h.a.u, &cfg), CAMRTC_ESTATE);
+    CHECK_EQ_INT(camrtc_iceuv_server_count(h.a.u), 3);
+    close_and_run(&h, h.a.u);
+    CHECK_EQ_INT(h.a.close_calls, 1);
+}
+
+TEST(iceuv_kvs_uris_past_the_server_bound_are_skipped_and_counted)
+{
+    camrtc_kvs_ice_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    for (size_t i = 0; i < 3; i++)
+        fill_turn_entry(&cfg.servers[i], CAMRTC_KVS_MAX_ICE_URIS, 4000 + 10 * (unsigned)i);
+    cfg.n_servers = 3;
+    harness h;
+    CHECK_EQ_INT(harness_init(&h), 0);
+    camrtc_iceuv_config c = loopback_config(true);
+    CHECK_EQ_INT(camrtc_iceuv_new(&h.loop, &c, &cbs, &h.a, &h.a.u), CAMRTC_OK);
+    CHECK_EQ_INT(camrtc_iceuv_add_kvs_servers(h.a.u, &cfg), CAMRTC_ICEUV_MAX_SERVERS);
+    CHECK_EQ_INT(camrtc_iceuv_get_stats(h.a.u)->servers_skipped, 3 * CAMRTC_KVS_MAX_ICE_URIS - CAMRTC_ICEUV_MAX_SERVERS);
+    CHECK_EQ_INT(camrtc_iceuv_server_count(h.a.u), CAMRTC_ICEUV_MAX_SERVERS);
+    /* The first ones in the answer's order are the ones kept. */
+    check_server(h.a.u, CAMRTC_ICEUV_MAX_SERVERS - 1, CAMRTC_ICE_UDP, "127.0.0.1", 4013, "u", "p");
+    close_and_run(&h, h.a.u);
+    CHECK_EQ_INT(h.a.close_calls, 1);
+}
+
 int main(void)
 {
     return RUN_TESTS(iceuv_loopback_connects_carries_data_and_closes, iceuv_close_before_gather_calls_on_close_once,
-                     iceuv_refuses_bad_urls_and_late_servers, iceuv_turn_tcp_refused_ends_gathering_without_relay);
+                     iceuv_refuses_bad_urls_and_late_servers, iceuv_turn_tcp_refused_ends_gathering_without_relay,
+                     iceuv_kvs_aws_config_takes_turn_udp_and_tls_skips_dtls,
+                     iceuv_kvs_stun_without_credentials_bad_uris_skipped_not_fatal,
+                     iceuv_kvs_uris_past_the_server_bound_are_skipped_and_counted);
 }
