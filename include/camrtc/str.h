@@ -36,6 +36,11 @@ bool camrtc_str_is_name(const char *s, size_t len, size_t maxlen);
 /* Constant-time comparison of n bytes; true when equal. */
 bool camrtc_mem_equal_ct(const void *a, const void *b, size_t n);
 
+/* Write a printf-formatted one-line error reason into err[0..errsz) (truncated, always
+ * NUL-terminated); nothing when err is NULL or errsz is 0. For the functions that report
+ * "what went wrong" to the user through a caller buffer. */
+void camrtc_errf(char *err, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,6 +1,8 @@
 #include "camrtc/str.h"
 
 #include <stdint.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -53,4 +55,14 @@ bool camrtc_mem_equal_ct(const void *a, const void *b, size_t n)
     for (size_t i = 0; i < n; i++)
         acc |= (uint8_t)(x[i] ^ y[i]);
     return acc == 0;
+}
+
+void camrtc_errf(char *err, size_t errsz, const char *fmt, ...)
+{
+    if (!err || errsz == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errsz, fmt, ap);
+    va_end(ap);
 }

@@ -331,16 +331,6 @@ static int collect_cb(void *ud, const camrtc_aws_ini_entry *e)
     return 0;
 }
 
-static void set_err(char *err, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errsz, const char *fmt, ...)
-{
-    if (!err || errsz == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errsz, fmt, ap);
-    va_end(ap);
-}
 
 static int scan_file(const uint8_t *text, size_t len, const char *path, collect *c, char *err, size_t errsz)
 {
@@ -351,13 +341,13 @@ static int scan_file(const uint8_t *text, size_t len, const char *path, collect 
     if (rc == 0)
         return 0;
     if (c->bad_key)
-        set_err(err, errsz, "%s line %zu: the value of %s is too long", path, line, c->bad_key);
+        camrtc_errf(err, errsz, "%s line %zu: the value of %s is too long", path, line, c->bad_key);
     else if (line == 0)
-        set_err(err, errsz, "%s is larger than %u bytes", path, CAMRTC_AWS_INI_MAX_FILE);
+        camrtc_errf(err, errsz, "%s is larger than %u bytes", path, CAMRTC_AWS_INI_MAX_FILE);
     else if (rc == CAMRTC_ETOOBIG)
-        set_err(err, errsz, "%s line %zu is too long", path, line);
+        camrtc_errf(err, errsz, "%s line %zu is too long", path, line);
     else
-        set_err(err, errsz, "cannot parse %s line %zu: expected [section], key = value or a comment", path, line);
+        camrtc_errf(err, errsz, "cannot parse %s line %zu: expected [section], key = value or a comment", path, line);
     return rc;
 }
 
@@ -384,12 +374,12 @@ static int put_secret(char *dst, size_t dstsz, const char *v, const char *what, 
                       size_t errsz)
 {
     if (!is_token(v)) {
-        set_err(err, errsz, "%s from %s has characters that are not allowed", what, where);
+        camrtc_errf(err, errsz, "%s from %s has characters that are not allowed", what, where);
         return CAMRTC_EINVAL;
     }
     if (camrtc_strlcpy(dst, v, dstsz) != 0) {
         dst[0] = '\0';
-        set_err(err, errsz, "%s from %s is too long (at most %zu bytes)", what, where, dstsz - 1);
+        camrtc_errf(err, errsz, "%s from %s is too long (at most %zu bytes)", what, where, dstsz - 1);
         return CAMRTC_ETOOBIG;
     }
     return 0;
@@ -417,7 +407,7 @@ static int take_creds(camrtc_aws_config *out, const char *id, const char *secret
                       const char *where, char *err, size_t errsz)
 {
     if (!id || !secret) {
-        set_err(err, errsz, "partial AWS credentials in %s: %s is set but %s is not", where,
+        camrtc_errf(err, errsz, "partial AWS credentials in %s: %s is set but %s is not", where,
                 id ? "the access key id" : "the secret access key", id ? "the secret access key" : "the access key id");
         return CAMRTC_EINVAL;
     }
@@ -499,7 +489,7 @@ static int resolve_endpoint(const camrtc_aws_config_input *in, const lookup *lk,
         return 0;
     if (!endpoint_ok(e) || camrtc_strlcpy(out->endpoint, e, sizeof out->endpoint) != 0) {
         out->endpoint[0] = '\0';
-        set_err(err, errsz, "the endpoint from %s is not an http:// or https:// URL", from);
+        camrtc_errf(err, errsz, "the endpoint from %s is not an http:// or https:// URL", from);
         return CAMRTC_EINVAL;
     }
     return 0;
@@ -524,7 +514,7 @@ int camrtc_aws_config_resolve_files(const camrtc_aws_config_input *in, const cam
     if (!profile)
         profile = "default";
     if (strlen(profile) >= sizeof out->profile) {
-        set_err(err, errsz, "the profile name from %s is too long", profile_from);
+        camrtc_errf(err, errsz, "the profile name from %s is too long", profile_from);
         return CAMRTC_EINVAL;
     }
 
@@ -545,7 +535,7 @@ int camrtc_aws_config_resolve_files(const camrtc_aws_config_input *in, const cam
         rc = scan_file(files->config, files->config_len, fpath, &c, err, errsz);
     }
     if (rc == 0 && named && !lk->cred.found && !lk->conf.found) {
-        set_err(err, errsz, "AWS profile '%s' (from %s) is in neither %s%s nor %s%s", profile, profile_from, cpath,
+        camrtc_errf(err, errsz, "AWS profile '%s' (from %s) is in neither %s%s nor %s%s", profile, profile_from, cpath,
                 files->credentials ? "" : " (absent)", fpath, files->config ? "" : " (absent)");
         rc = CAMRTC_EINVAL;
     }
@@ -567,7 +557,7 @@ int camrtc_aws_config_resolve_files(const camrtc_aws_config_input *in, const cam
             region_from = "the profile's region setting";
         if (region && (!region_ok(region) || camrtc_strlcpy(out->region, region, sizeof out->region) != 0)) {
             out->region[0] = '\0';
-            set_err(err, errsz, "the region from %s is not a valid AWS region name", region_from);
+            camrtc_errf(err, errsz, "the region from %s is not a valid AWS region name", region_from);
             rc = CAMRTC_EINVAL;
         }
     }
@@ -590,7 +580,7 @@ int camrtc_aws_config_resolve_files(const camrtc_aws_config_input *in, const cam
             snprintf(region_why, sizeof region_why,
                      "no AWS region: use --region, AWS_REGION or AWS_DEFAULT_REGION, or set region in profile '%s' "
                      "of %s", profile, fpath);
-        set_err(err, errsz, "%s%s%s", creds_why, creds_why[0] && region_why[0] ? "; " : "", region_why);
+        camrtc_errf(err, errsz, "%s%s%s", creds_why, creds_why[0] && region_why[0] ? "; " : "", region_why);
         rc = CAMRTC_ENOTFOUND;
     }
     /* The lookup held secrets: wipe before freeing. */
@@ -618,7 +608,7 @@ static int read_file(const char *path, uint8_t **data, size_t *len, char *err, s
     if (!f) {
         if (errno == ENOENT || errno == ENOTDIR)
             return 0;
-        set_err(err, errsz, "cannot read %s: %s", path, strerror(errno));
+        camrtc_errf(err, errsz, "cannot read %s: %s", path, strerror(errno));
         return CAMRTC_EIO;
     }
     size_t cap = 4096, n = 0;
@@ -627,7 +617,7 @@ static int read_file(const char *path, uint8_t **data, size_t *len, char *err, s
     while (rc == 0) {
         if (n == cap) {
             if (cap > CAMRTC_AWS_INI_MAX_FILE) {
-                set_err(err, errsz, "%s is larger than %u bytes", path, CAMRTC_AWS_INI_MAX_FILE);
+                camrtc_errf(err, errsz, "%s is larger than %u bytes", path, CAMRTC_AWS_INI_MAX_FILE);
                 rc = CAMRTC_ETOOBIG;
                 break;
             }
@@ -644,7 +634,7 @@ static int read_file(const char *path, uint8_t **data, size_t *len, char *err, s
         n += got;
         if (got == 0) {
             if (ferror(f)) {
-                set_err(err, errsz, "cannot read %s: %s", path, strerror(errno));
+                camrtc_errf(err, errsz, "cannot read %s: %s", path, strerror(errno));
                 rc = CAMRTC_EIO;
             }
             break;
