@@ -19,6 +19,14 @@
  * With threads > 1 x264 uses sliced threads, whose callbacks arrive out of order from
  * several threads; then NALs are handed on after x264_encoder_encode returns.
  *
+ * Keyframes: by default an IDR every keyint frames. With intra_refresh the stream has
+ * one IDR at the start (and one on each forced request); after that a column of intra
+ * macroblocks sweeps across the picture, and keyint is the period of that sweep: every
+ * keyint frames a new wave starts with a recovery point SEI (H.264 D.2.7), and a decoder
+ * that joins anywhere shows a clean picture after at most one wave. No picture is much
+ * bigger than another, which suits a one-frame VBV; the price is that a viewer who
+ * joins late waits up to keyint frames unless it asks for an IDR (PLI/FIR).
+ *
  * An encoder is used by one thread at a time (in camrtc, the pipeline's encoder thread).
  */
 #ifndef CAMRTC_ENCODER_H

@@ -2,7 +2,9 @@
  * encoder thread, and the encoded-slice ring that feeds the loop thread.
  *
  * Threads: a blocking source (V4L2) runs on its own capture thread and hands frames to
- * the encoder thread through a camrtc_ring (full → oldest raw frame dropped, counted).
+ * the encoder thread as "the newest frame" (a lock-free mailbox: a frame the encoder had
+ * no time for is replaced by the next, so the oldest is dropped, counted; see
+ * camrtc/pipeline.h).
  * Paced sources (testsrc, y4m, h264dir, h264) are read by the encoder thread on its own
  * clock. The encoder thread pushes camrtc_nal items into the output ring as x264 finishes
  * each slice and wakes the loop with uv_async_send; the loop drains the ring. Control
@@ -48,7 +50,9 @@ typedef struct camrtc_frame {
 #define CAMRTC_FRAME_MAX_DIM 8192
 
 /* Convert any camrtc_frame to I420 at dst's size (scaling when sizes differ). dst must
- * be an I420 frame with its planes allocated. CAMRTC_EPROTO for a bad MJPEG frame (or
+ * be an I420 frame with its planes allocated. All I420 in camrtc is BT.601 limited
+ * range (Y 16..235, Cb/Cr 16..240), as x264 signals it: MJPEG's full-range samples are
+ * rescaled to it (black 0 -> 16, white 255 -> 235); the other formats pass unchanged. CAMRTC_EPROTO for a bad MJPEG frame (or
  * a packed frame shorter than its size says), CAMRTC_EINVAL for sizes out of range.
  * Scaling from a format other than I420 goes through a temporary I420 frame that this
  * call allocates and frees; a per-frame caller should use camrtc_convert_to_i420_scratch. */
@@ -70,7 +74,9 @@ void camrtc_frame_free(camrtc_frame *f);
 
 /* Burn frame_id and capture time into an I420 frame (moving pattern, large digits, and
  * a block of 64 black/white cells of 16x16 luma pixels in the top-left corner that
- * survives compression). The block needs a frame of at least 128x128
+ * survives compression). The pattern includes a band of pseudo-random texture that
+ * changes every frame (deterministic: a function of frame_id), so an encoder spends
+ * real bits on every picture, as with a camera. The block needs a frame of at least 128x128
  * (CAMRTC_TESTSRC_BLOCK); smaller frames get the pattern only. */
 #define CAMRTC_TESTSRC_BLOCK 128
 void camrtc_testsrc_draw(camrtc_frame *f, uint64_t frame_id, camrtc_time_us capture_us);
@@ -105,8 +111,10 @@ typedef struct camrtc_source_info {
 
 /* Open a source. On failure returns NULL and writes a one-line reason into err.
  * cfg->width/height: 0x0 or even 16..4096; cfg->fps: 0..240; anything else is refused.
- * testsrc uses them as given; V4L2 negotiates the closest size the camera has (info says
- * what it got); y4m and the H.264 sources keep their own size. */
+ * testsrc uses them as given; V4L2 picks, among the formats and sizes the camera lists
+ * (and the frame intervals of each), one that delivers the rate, then the closest size,
+ * then raw before MJPEG (info says what it got); y4m and the H.264 sources keep their
+ * own size. */
 camrtc_source *camrtc_source_open(const camrtc_source_config *cfg, char *err, size_t errsz);
 void camrtc_source_close(camrtc_source *s);
 const camrtc_source_info *camrtc_source_get_info(const camrtc_source *s);
@@ -120,8 +128,9 @@ const camrtc_source_info *camrtc_source_get_info(const camrtc_source *s);
  * forever, so they never return CAMRTC_ECLOSED. V4L2 waits at most 2 s for a frame
  * (CAMRTC_ETIMEDOUT), and drops and counts frames the driver marks broken.
  * Raw frames are I420 (testsrc, y4m) or the camera's YUYV / NV12 / I420 / MJPEG (V4L2):
- * use camrtc_convert_to_i420_scratch to bring them to the encoder's size. Note that
- * MJPEG decodes to full-range (JFIF) samples. */
+ * use camrtc_convert_to_i420_scratch to bring them to the encoder's size. MJPEG
+ * decodes to full-range (JFIF) samples; the conversion rescales them to the limited
+ * range every other frame in camrtc uses (see camrtc_convert_to_i420). */
 int camrtc_source_read(camrtc_source *s, camrtc_frame *out, char *err, size_t errsz);
 
 /* Encoded sources: the next access unit in Annex-B, start codes included (valid until
@@ -156,8 +165,9 @@ typedef enum camrtc_h264_profile {
 typedef struct camrtc_encoder_config {
     int width, height, fps;
     int bitrate_kbps;              /* 0 = 2500 */
-    int keyint;                    /* 0 = 2 s of frames; ignored with intra_refresh */
-    bool intra_refresh;
+    int keyint;                    /* 0 = 2 s of frames: the IDR period, or with
+                                      intra_refresh the period of the refresh wave */
+    bool intra_refresh;            /* no periodic IDR: see camrtc/encoder.h */
     camrtc_h264_profile profile;
     int level_idc;                 /* 0 = 31 */
     int slice_max_size;            /* 0 = 1100 bytes: one slice fits an RTP packet */

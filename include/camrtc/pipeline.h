@@ -2,7 +2,7 @@
  *
  *   capture thread      only for blocking sources (V4L2): reads frames, converts them to
  *                       I420 at the target size straight into a free raw buffer (the copy
- *                       a V4L2 buffer needs anyway), and passes it on through the raw ring.
+ *                       a V4L2 buffer needs anyway), and publishes it as the newest frame.
  *   encoder thread      paces the other sources at fps on its own absolute clock
  *                       (clock_nanosleep), converts with libyuv when needed, encodes with
  *                       x264 (camrtc/encoder.h) and pushes each NAL as x264 finishes it.
@@ -13,9 +13,12 @@
  *                       camrtc_pipeline_release when done with its bytes.
  *
  * Bounds and drops (every one counted in camrtc_pipeline_stats):
- *   - raw ring (capacity 4): the encoder always takes the newest raw frame and drops the
- *     older ones (a live camera should show now, not catch up); a full ring drops the
- *     frame just captured.
+ *   - raw frames (3 buffers): the capture thread publishes each frame as "the newest";
+ *     the encoder always takes the newest, and a frame replaced before the encoder took
+ *     it is dropped (raw_dropped_old): when the encoder falls behind, the oldest frames
+ *     go and the newest is encoded (a live camera should show now, not catch up). The
+ *     capture thread never waits and always has a buffer to fill. Lock-free: one atomic
+ *     exchange each way plus an SPSC ring of free buffers (see pipeline.c).
  *   - output ring / NAL buffer pool: when either is full the encoder thread drops NALs
  *     until the next IDR and asks x264 for one at once, so the loop never sees a picture
  *     that refers to a lost one.
@@ -51,7 +54,7 @@ typedef void (*camrtc_pipeline_nal_fn)(void *user, const camrtc_nal *nal);
  * after max_frames, or the error that stopped it. The pipeline may be freed from here. */
 typedef void (*camrtc_pipeline_end_fn)(void *user, int status);
 
-#define CAMRTC_PIPELINE_RAW_CAP 4      /* raw frames between capture and encoder threads */
+#define CAMRTC_PIPELINE_RAW_CAP 3      /* raw frame buffers: filling, newest, encoding */
 #define CAMRTC_PIPELINE_OUT_CAP 256    /* NALs between the encoder thread and the loop */
 #define CAMRTC_PIPELINE_CTRL_CAP 16    /* control messages loop → encoder */
 #define CAMRTC_PIPELINE_NAL_MAX (4u << 20) /* a bigger NAL is dropped (counted) */
@@ -64,6 +67,9 @@ typedef struct camrtc_pipeline_settings {
     bool unpaced;                  /* read paced sources as fast as they go (files, benches) */
     bool capture_thread;           /* use a capture thread even for a paced source (tests) */
     uint32_t rtp_offset;           /* added to every rtp_ts (see camrtc_encoder_set_rtp_offset) */
+    /* Called on the encoder thread with each raw picture just before it is encoded
+     * (tests: a slow encoder; instrumentation). May block; must not call the pipeline. */
+    void (*on_picture)(void *user, const camrtc_frame *picture);
 } camrtc_pipeline_settings;
 
 /* Counters, all read with atomic loads: readable from any thread while running. */
@@ -72,8 +78,8 @@ typedef struct camrtc_pipeline_stats {
     uint64_t frames_encoded;       /* pictures through x264 (or access units passed on) */
     uint64_t nals_out;             /* NALs pushed to the loop */
     uint64_t nals_delivered;       /* NALs given to on_nal */
-    uint64_t raw_dropped_old;      /* raw frames skipped for a newer one */
-    uint64_t raw_dropped_full;     /* raw frames dropped with the raw ring full */
+    uint64_t raw_dropped_old;      /* raw frames replaced by a newer one before encoding */
+    uint64_t raw_dropped_full;     /* raw frames with no buffer to go in: 0 by design */
     uint64_t nals_dropped_ring_full;  /* NALs that found the output ring full */
     uint64_t nals_dropped_no_buffer;  /* NALs that found no free buffer (consumer holds them) */
     uint64_t nals_dropped_to_idr;  /* NALs dropped while waiting for the IDR after a drop */

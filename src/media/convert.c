@@ -97,6 +97,36 @@ static int from_nv12(const camrtc_frame *s, camrtc_frame *t)
     return CAMRTC_OK;
 }
 
+/* JPEG (JFIF) samples use the full 0..255 range; camrtc's I420 is limited ("video")
+ * range, Y 16..235 and Cb/Cr 16..240 (BT.601), which is what x264 marks in the stream
+ * by default and what every decoder assumes when the VUI says nothing. Fed unchanged,
+ * full-range samples would show with crushed blacks and clipped whites. We rescale
+ * the samples rather than flag full range in the VUI (video_full_range_flag): that
+ * keeps one range for every source and does not depend on a browser honouring the
+ * flag. Tables built per call: 512 bytes, next to nothing against a JPEG decode. */
+static void full_to_limited_plane(uint8_t *p, int stride, int w, int h, const uint8_t lut[256])
+{
+    for (int y = 0; y < h; y++) {
+        uint8_t *row = p + (size_t)y * (size_t)stride;
+        for (int x = 0; x < w; x++)
+            row[x] = lut[row[x]];
+    }
+}
+
+static void full_to_limited(camrtc_frame *f)
+{
+    uint8_t luma[256], chroma[256];
+    for (int v = 0; v < 256; v++) {
+        luma[v] = (uint8_t)(16 + (v * 219 + 127) / 255);
+        int d = (v - 128) * 224;            /* rounded half away from zero */
+        chroma[v] = (uint8_t)(128 + (d >= 0 ? (d + 127) / 255 : -((-d + 127) / 255)));
+    }
+    int cw = (f->width + 1) / 2, ch = (f->height + 1) / 2;
+    full_to_limited_plane(f->plane[0], f->stride[0], f->width, f->height, luma);
+    full_to_limited_plane(f->plane[1], f->stride[1], cw, ch, chroma);
+    full_to_limited_plane(f->plane[2], f->stride[2], cw, ch, chroma);
+}
+
 /* JPEG carries its own size; trust that over the frame's (a camera may switch). */
 static int from_mjpeg(const camrtc_frame *s, camrtc_frame *d, camrtc_frame *scratch)
 {
@@ -114,7 +144,10 @@ static int from_mjpeg(const camrtc_frame *s, camrtc_frame *d, camrtc_frame *scra
     if (MJPGToI420(s->plane[0], s->bytes, t->plane[0], t->stride[0], t->plane[1], t->stride[1],
                    t->plane[2], t->stride[2], jw, jh, jw, jh) != 0)
         return CAMRTC_EPROTO;
-    return t == d ? CAMRTC_OK : scale_i420(t, d);
+    int rc = t == d ? CAMRTC_OK : scale_i420(t, d);
+    if (rc == CAMRTC_OK)
+        full_to_limited(d);                 /* after scaling: fewer samples when smaller */
+    return rc;
 }
 
 int camrtc_convert_to_i420_scratch(const camrtc_frame *src, camrtc_frame *dst,

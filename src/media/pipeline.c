@@ -1,11 +1,15 @@
-/* The media pipeline: capture thread → raw ring → encoder thread → output ring → loop.
+/* The media pipeline: capture thread → newest-frame mailbox → encoder thread → output
+ * ring → loop.
  * See camrtc/pipeline.h for the shape, the bounds and the drop rules.
  *
  * Who owns what, across threads:
  *   - NAL buffers (slots): an index travels encoder → loop in `out` and loop → encoder
  *     in `free_slots`; whoever holds the index owns the slot. The ring's release/acquire
  *     pair publishes the slot's contents with the index.
- *   - raw buffers: the same with `raw_ring` (capture → encoder) and `raw_free` (back).
+ *   - raw buffers: the capture thread fills one and publishes its index in the `latest`
+ *     mailbox (capture → encoder); the encoder gives each back through `raw_free`. A
+ *     frame the encoder never took comes back to the capture thread out of the mailbox
+ *     itself (see "raw hand-off" below).
  *   - control: `ctrl` carries small messages loop → encoder.
  * Everything else is private to one thread, except the stats (atomics) and the stop and
  * end flags.
@@ -25,6 +29,9 @@
 #include "camrtc/encoder.h"
 #include "camrtc/error.h"
 #include "camrtc/ring.h"
+
+/* The empty mailbox (no raw frame waiting). */
+#define RAW_NONE UINT32_MAX
 
 enum ctrl_type { CTRL_FORCE_IDR = 1, CTRL_SET_BITRATE };
 
@@ -82,8 +89,10 @@ struct camrtc_pipeline {
     bool cap_started;
     camrtc_frame raw[CAMRTC_PIPELINE_RAW_CAP];
     camrtc_frame cap_scratch;
-    camrtc_ring *raw_ring, *raw_free;
-    sem_t raw_sem;
+    _Atomic uint32_t latest;       /* the newest raw frame not yet taken, or RAW_NONE */
+    uint32_t cap_spare;            /* capture thread: a buffer back from the mailbox */
+    camrtc_ring *raw_free;         /* encoder → capture: buffers done with */
+    sem_t raw_sem;                 /* posted after each publish (and to stop) */
     bool sem_ok;
     atomic_bool cap_done;
     _Atomic int cap_status;
@@ -263,6 +272,8 @@ static int push_control(camrtc_pipeline *p, int type, int value)
 
 static int encode_picture(camrtc_pipeline *p, const camrtc_frame *f)
 {
+    if (p->set.on_picture)
+        p->set.on_picture(p->user, f);
     camrtc_time_us t0 = camrtc_now_us();
     int r = camrtc_encoder_encode(p->enc, f);
     uint64_t us = camrtc_now_us() - t0;
@@ -326,27 +337,84 @@ static int run_paced_raw(camrtc_pipeline *p)
     return CAMRTC_OK;
 }
 
-/* Frames from the capture thread: always the newest, older ones go back unencoded. */
+/* ---- raw hand-off: capture thread → encoder thread ------------------------------------------
+ *
+ * A live camera should show now, not catch up: when the encoder falls behind, the
+ * frames it drops must be the oldest. A FIFO ring cannot do that without the producer
+ * taking items back (which breaks single-producer/single-consumer), so the hand-off is
+ * a one-slot mailbox holding the index of the newest frame, plus the `raw_free` ring
+ * for buffers the encoder is done with:
+ *
+ *   capture: fill a buffer (the spare, else one from raw_free); old = exchange(latest,
+ *            it); if old is a frame, the encoder never saw it: count it dropped and
+ *            keep its buffer as the spare for the next capture.
+ *   encoder: idx = exchange(latest, RAW_NONE); encode; push idx to raw_free.
+ *
+ * Both sides use one atomic exchange (acq_rel: it publishes the buffer's pixels one
+ * way and hands the buffer back the other) and nothing blocks or allocates. With
+ * three buffers the capture thread always has one to fill: at most one is in the
+ * mailbox and one with the encoder, so the third is the spare or in raw_free.
+ */
+
+/* Capture thread: a buffer to fill. */
+static bool raw_take_buffer(camrtc_pipeline *p, uint32_t *idx)
+{
+    if (p->cap_spare != RAW_NONE) {
+        *idx = p->cap_spare;
+        p->cap_spare = RAW_NONE;
+        return true;
+    }
+    return camrtc_ring_pop_copy(p->raw_free, idx);
+}
+
+/* Capture thread: make idx the newest frame; an older one still waiting is dropped. */
+static void raw_publish(camrtc_pipeline *p, uint32_t idx)
+{
+    uint32_t old = atomic_exchange_explicit(&p->latest, idx, memory_order_acq_rel);
+    if (old != RAW_NONE) {
+        INC(raw_dropped_old);
+        p->cap_spare = old;
+    }
+    sem_post(&p->raw_sem);
+}
+
+/* Encoder thread: the newest frame, or RAW_NONE. */
+static uint32_t raw_take_latest(camrtc_pipeline *p)
+{
+    return atomic_exchange_explicit(&p->latest, RAW_NONE, memory_order_acq_rel);
+}
+
+/* Wait for a frame from the capture thread. The semaphore counts publishes, and a
+ * frame may replace one that was posted for, so posts can outnumber frames: drain
+ * them before looking (every post drained was made after its publish, so the look
+ * that follows sees that frame: no wake-up is lost), then look, then sleep. RAW_NONE
+ * when told to stop, or when the capture thread has ended and nothing is left. */
+static uint32_t raw_wait(camrtc_pipeline *p)
+{
+    for (;;) {
+        while (sem_trywait(&p->raw_sem) == 0) {
+        }
+        if (atomic_load(&p->stop))
+            return RAW_NONE;
+        bool done = atomic_load(&p->cap_done);     /* before the look: see its last frame */
+        uint32_t idx = raw_take_latest(p);
+        if (idx != RAW_NONE || done)
+            return idx;
+        while (sem_wait(&p->raw_sem) < 0 && errno == EINTR) {
+        }
+    }
+}
+
+/* Frames from the capture thread: always the newest (see above). */
 static int run_from_capture(camrtc_pipeline *p)
 {
     while (!atomic_load(&p->stop)) {
-        handle_control(p);
-        while (sem_wait(&p->raw_sem) < 0 && errno == EINTR) {
-        }
-        uint32_t idx;
-        if (!camrtc_ring_pop_copy(p->raw_ring, &idx)) {
-            if (atomic_load(&p->cap_done))
-                return atomic_load(&p->cap_status);
-            continue;
-        }
-        uint32_t newer;
-        while (camrtc_ring_pop_copy(p->raw_ring, &newer)) {
-            camrtc_ring_push(p->raw_free, &idx);
-            INC(raw_dropped_old);
-            idx = newer;
-        }
+        uint32_t idx = raw_wait(p);
+        if (idx == RAW_NONE)
+            return atomic_load(&p->cap_done) ? atomic_load(&p->cap_status) : CAMRTC_OK;
+        handle_control(p);          /* after the wait: a PLI that came in it counts now */
         int r = encode_picture(p, &p->raw[idx]);
-        camrtc_ring_push(p->raw_free, &idx);
+        camrtc_ring_push(p->raw_free, &idx);       /* never full: it can hold every buffer */
         if (r < 0)
             return r;
         if (enough_frames(p))
@@ -461,8 +529,8 @@ static void *capture_main(void *arg)
         }
         INC(frames_captured);
         uint32_t idx;
-        if (!camrtc_ring_pop_copy(p->raw_free, &idx)) {
-            INC(raw_dropped_full);  /* every buffer is queued or being encoded */
+        if (!raw_take_buffer(p, &idx)) {
+            INC(raw_dropped_full);  /* cannot happen with 3 buffers (see raw hand-off) */
             continue;
         }
         camrtc_frame *dst = &p->raw[idx];
@@ -475,8 +543,7 @@ static void *capture_main(void *arg)
             capture_end(p, r);      /* the buffer stays out of circulation: we stop */
             return NULL;
         }
-        camrtc_ring_push(p->raw_ring, &idx);
-        sem_post(&p->raw_sem);
+        raw_publish(p, idx);
     }
     return NULL;
 }
@@ -582,9 +649,10 @@ static int setup_output(camrtc_pipeline *p)
 
 static int setup_capture(camrtc_pipeline *p)
 {
-    p->raw_ring = camrtc_ring_new(CAMRTC_PIPELINE_RAW_CAP, sizeof(uint32_t));
+    atomic_init(&p->latest, RAW_NONE);
+    p->cap_spare = RAW_NONE;
     p->raw_free = camrtc_ring_new(CAMRTC_PIPELINE_RAW_CAP, sizeof(uint32_t));
-    if (!p->raw_ring || !p->raw_free)
+    if (!p->raw_free)
         return CAMRTC_ENOMEM;
     for (uint32_t i = 0; i < CAMRTC_PIPELINE_RAW_CAP; i++) {
         if (camrtc_frame_alloc_i420(&p->raw[i], p->width, p->height) < 0)
@@ -722,7 +790,6 @@ void camrtc_pipeline_free(camrtc_pipeline *p)
     camrtc_frame_free(&p->cap_scratch);
     camrtc_frame_free(&p->conv);
     camrtc_frame_free(&p->scratch);
-    camrtc_ring_free(p->raw_ring);
     camrtc_ring_free(p->raw_free);
     camrtc_ring_free(p->ctrl);
     camrtc_ring_free(p->out);

@@ -6,10 +6,12 @@
  *
  * The sequence (V4L2 API, "Streaming I/O (Memory Mapping)"):
  *   open -> VIDIOC_QUERYCAP (a capture device with streaming?) -> VIDIOC_ENUM_FMT (which
- *   of YUYV, NV12, YUV420, MJPEG it has) -> VIDIOC_TRY_FMT each at the wanted size,
- *   keep the exact match or the closest -> VIDIOC_S_FMT -> VIDIOC_S_PARM (frame rate)
- *   -> VIDIOC_REQBUFS 4 mmap buffers -> VIDIOC_QUERYBUF + mmap + VIDIOC_QBUF each ->
- *   VIDIOC_STREAMON. Then each read: give back the previous buffer (QBUF), poll, DQBUF.
+ *   of YUYV, NV12, YUV420, MJPEG it has) -> for each, VIDIOC_ENUM_FRAMESIZES and, per
+ *   size, VIDIOC_ENUM_FRAMEINTERVALS (the fastest rate there); a driver that does not
+ *   enumerate sizes gets VIDIOC_TRY_FMT at the wanted size instead -> the best mode
+ *   (see choose_mode) -> VIDIOC_S_FMT -> VIDIOC_S_PARM (frame rate) -> VIDIOC_REQBUFS 4
+ *   mmap buffers -> VIDIOC_QUERYBUF + mmap + VIDIOC_QBUF each -> VIDIOC_STREAMON. Then
+ *   each read: give back the previous buffer (QBUF), poll, DQBUF.
  *
  * read() blocks (up to V4L2_SRC_TIMEOUT_MS): it belongs on a capture thread. The frame
  * it returns points into the driver's buffer and stays valid until the next read, which
@@ -25,8 +27,8 @@
 #include "media/v4l2_int.h"
 
 /* Formats we take, in order of preference: raw first (no decode), MJPEG last. A camera
- * that offers a large size only in MJPEG still gets it, because an exact size match
- * beats format preference. */
+ * that offers a size or a rate only in MJPEG still gets it, because the rate and the
+ * size come before format preference (choose_mode). */
 static const struct {
     uint32_t fourcc;
     camrtc_pixfmt fmt;
@@ -39,6 +41,8 @@ static const struct {
 #define NFORMATS (sizeof formats / sizeof formats[0])
 /* A broken buffer is requeued and the next one taken, this many times per read. */
 #define V4L2_SRC_MAX_SKIPS 8
+/* Bounds on the enumerations a driver answers (a real camera lists a few dozen). */
+#define V4L2_SRC_MAX_ENUM 64
 
 typedef struct v4l2_src {
     camrtc_source base;
@@ -146,30 +150,159 @@ static void set_pix(struct v4l2_format *f, uint32_t fourcc, int w, int h)
     f->fmt.pix.field = V4L2_FIELD_NONE;
 }
 
-/* Try each offered format at w x h; the index of the exact match, else of the closest. */
-static int choose_format(v4l2_src *v, unsigned have, int w, int h)
+/* ---- open: choosing a mode (format, size, rate) ---------------------------------------------- */
+
+/* One way the camera can deliver: formats[k] at w x h, at most fps_milli / 1000 frames a
+ * second (0 when the driver does not say). */
+typedef struct v4l2_mode {
+    int k;
+    int w, h;
+    int64_t fps_milli;
+} v4l2_mode;
+
+/* Frames per second x 1000 of a frame interval (seconds per frame): 0 for a zero
+ * fraction, at most 1000 fps (whatever the driver says, the sums below stay small). */
+#define V4L2_SRC_MAX_FPS_MILLI 1000000
+static int64_t fract_fps_milli(const struct v4l2_fract *f)
 {
-    int best = -1;
-    long best_dist = 0;
-    for (size_t k = 0; k < NFORMATS; k++) {
-        if (!(have & (1u << k)))
-            continue;
-        struct v4l2_format f;
-        set_pix(&f, formats[k].fourcc, w, h);
-        /* TRY_FMT is optional for drivers; without it, assume the size is met. */
-        if (xioctl(v, VIDIOC_TRY_FMT, &f) < 0)
-            set_pix(&f, formats[k].fourcc, w, h);
-        if (f.fmt.pix.pixelformat != formats[k].fourcc)
-            continue;
-        long dist = labs((long)f.fmt.pix.width - w) + labs((long)f.fmt.pix.height - h);
-        if (best < 0 || dist < best_dist) {
-            best = (int)k;
-            best_dist = dist;
-        }
-        if (dist == 0)
+    if (f->numerator == 0 || f->denominator == 0)
+        return 0;
+    uint64_t v = (uint64_t)f->denominator * 1000u / f->numerator;
+    return v > V4L2_SRC_MAX_FPS_MILLI ? V4L2_SRC_MAX_FPS_MILLI : (int64_t)v;
+}
+
+/* The fastest rate the driver lists for fourcc at w x h, x 1000; 0 when it lists none
+ * (VIDIOC_ENUM_FRAMEINTERVALS is optional). A stepwise or continuous range has its
+ * fastest rate at the smallest interval, stepwise.min. */
+static int64_t max_fps_milli(v4l2_src *v, uint32_t fourcc, int w, int h)
+{
+    int64_t best = 0;
+    for (uint32_t i = 0; i < V4L2_SRC_MAX_ENUM; i++) {
+        struct v4l2_frmivalenum fi;
+        memset(&fi, 0, sizeof fi);
+        fi.index = i;
+        fi.pixel_format = fourcc;
+        fi.width = (uint32_t)w;
+        fi.height = (uint32_t)h;
+        if (xioctl(v, VIDIOC_ENUM_FRAMEINTERVALS, &fi) < 0)
             break;
+        if (fi.type != V4L2_FRMIVAL_TYPE_DISCRETE) {
+            int64_t f = fract_fps_milli(&fi.stepwise.min);
+            return f > best ? f : best;
+        }
+        int64_t f = fract_fps_milli(&fi.discrete);
+        best = f > best ? f : best;
     }
     return best;
+}
+
+/* Does the mode deliver fps? An unknown rate is taken as yes (we cannot tell), and
+ * 29.97 counts as 30 (NTSC-style 1001/30000 intervals): 0.2 % of slack. */
+static bool rate_ok(const v4l2_mode *m, int fps)
+{
+    return m->fps_milli == 0 || m->fps_milli * 1002 >= (int64_t)fps * 1000000;
+}
+
+static int64_t size_dist(const v4l2_mode *m, int w, int h)
+{
+    return llabs((long long)m->w - w) + llabs((long long)m->h - h);
+}
+
+/* Is a better than b for w x h at fps? The rate comes first: it is the smoothness and
+ * the latency a viewer sees (a frame every 100 ms adds up to 100 ms), while a size is
+ * cheap to fix by scaling. So: the mode that delivers the rate; when neither does, the
+ * faster; then the closer size. Ties keep b, the earlier and so preferred format. */
+static bool mode_better(const v4l2_mode *a, const v4l2_mode *b, int w, int h, int fps)
+{
+    bool ra = rate_ok(a, fps), rb = rate_ok(b, fps);
+    if (ra != rb)
+        return ra;
+    if (!ra && a->fps_milli != b->fps_milli)
+        return a->fps_milli > b->fps_milli;
+    return size_dist(a, w, h) < size_dist(b, w, h);
+}
+
+/* The size in [min, max] nearest to want on the grid min + n * step (64-bit: the
+ * driver's numbers are any uint32; a result out of range is refused by the caller). */
+static int snap(int want, uint32_t min, uint32_t max, uint32_t step)
+{
+    int64_t lo = min, hi = max, st = step ? step : 1;
+    if (hi < lo)
+        return 0;
+    int64_t x = want < lo ? lo : want > hi ? hi : want;
+    x = lo + (x - lo + st / 2) / st * st;
+    if (x > hi)
+        x -= st;
+    return x > CAMRTC_FRAME_MAX_DIM ? 0 : (int)x;
+}
+
+/* The best size of formats[k] from VIDIOC_ENUM_FRAMESIZES into *best (when better than
+ * what it holds, or when have is false). False when the driver does not enumerate. */
+static bool best_listed_size(v4l2_src *v, int k, int w, int h, int fps, v4l2_mode *best,
+                             bool *have)
+{
+    uint32_t fourcc = formats[k].fourcc;
+    bool listed = false;
+    for (uint32_t i = 0; i < V4L2_SRC_MAX_ENUM; i++) {
+        struct v4l2_frmsizeenum fs;
+        memset(&fs, 0, sizeof fs);
+        fs.index = i;
+        fs.pixel_format = fourcc;
+        if (xioctl(v, VIDIOC_ENUM_FRAMESIZES, &fs) < 0)
+            break;
+        listed = true;
+        v4l2_mode m = {.k = k};
+        if (fs.type == V4L2_FRMSIZE_TYPE_DISCRETE) {
+            m.w = (int)fs.discrete.width;
+            m.h = (int)fs.discrete.height;
+        } else {                    /* stepwise or continuous: one range, the nearest in it */
+            m.w = snap(w, fs.stepwise.min_width, fs.stepwise.max_width, fs.stepwise.step_width);
+            m.h = snap(h, fs.stepwise.min_height, fs.stepwise.max_height,
+                       fs.stepwise.step_height);
+        }
+        if (m.w < 2 || m.h < 2 || m.w > CAMRTC_FRAME_MAX_DIM || m.h > CAMRTC_FRAME_MAX_DIM)
+            continue;
+        m.fps_milli = max_fps_milli(v, fourcc, m.w, m.h);
+        if (!*have || mode_better(&m, best, w, h, fps)) {
+            *best = m;
+            *have = true;
+        }
+        if (fs.type != V4L2_FRMSIZE_TYPE_DISCRETE)
+            break;
+    }
+    return listed;
+}
+
+/* Without size enumeration: what VIDIOC_TRY_FMT makes of w x h (optional too: without
+ * it, assume the size is met), at a rate we cannot know. False if the format changed. */
+static bool tried_size(v4l2_src *v, int k, int w, int h, v4l2_mode *m)
+{
+    struct v4l2_format f;
+    set_pix(&f, formats[k].fourcc, w, h);
+    if (xioctl(v, VIDIOC_TRY_FMT, &f) < 0)
+        set_pix(&f, formats[k].fourcc, w, h);
+    if (f.fmt.pix.pixelformat != formats[k].fourcc)
+        return false;
+    *m = (v4l2_mode){.k = k, .w = (int)f.fmt.pix.width, .h = (int)f.fmt.pix.height};
+    return true;
+}
+
+/* The best mode among the offered formats for w x h at fps; false when none is usable. */
+static bool choose_mode(v4l2_src *v, unsigned have_fmts, int w, int h, int fps, v4l2_mode *best)
+{
+    bool have = false;
+    for (int k = 0; k < (int)NFORMATS; k++) {
+        if (!(have_fmts & (1u << k)))
+            continue;
+        if (best_listed_size(v, k, w, h, fps, best, &have))
+            continue;
+        v4l2_mode m = {0};
+        if (tried_size(v, k, w, h, &m) && (!have || mode_better(&m, best, w, h, fps))) {
+            *best = m;
+            have = true;
+        }
+    }
+    return have;
 }
 
 /* Bytes a row needs at least, and the frame's least size, for a format. */
@@ -203,13 +336,13 @@ static int set_format(v4l2_src *v, const camrtc_source_config *cfg, char *err, s
         return CAMRTC_EUNSUPPORTED;
     }
     int w = cfg->width ? cfg->width : 1280, h = cfg->height ? cfg->height : 720;
-    int k = choose_format(v, have, w, h);
-    if (k < 0) {
+    v4l2_mode m = {0};
+    if (!choose_mode(v, have, w, h, cfg->fps ? cfg->fps : 30, &m)) {
         source_err(err, errsz, "v4l2: %s: the driver refused every format", v->path);
         return CAMRTC_EUNSUPPORTED;
     }
     struct v4l2_format f;
-    set_pix(&f, formats[k].fourcc, w, h);
+    set_pix(&f, formats[m.k].fourcc, m.w, m.h);
     int e = xioctl(v, VIDIOC_S_FMT, &f);
     if (e < 0) {
         errno_reason(v, "VIDIOC_S_FMT", e, err, errsz);

@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """Encode the test pattern with `camrtc encode`, decode it with python3-av (FFmpeg), and
 read the machine-readable block back from every picture: all frames must decode and
-carry the frame ids 0..59 in order. Also runs `camrtc probe` on the file.
+carry the frame ids 0..59 in order. Also runs `camrtc probe` on the file. Two runs: a
+small picture, and 720p at 2.5 Mbit/s (the bench's setting), where the pattern's moving
+texture must cost several slices per picture and still leave the block readable.
 
 usage: roundtrip.py CAMRTC_BINARY
 
@@ -58,6 +60,46 @@ def luma_rows(frame):
     return [data[y * stride:y * stride + plane.width] for y in range(CELL * PER_ROW)]
 
 
+def slices_per_au(probe_out):
+    """Mean slices per access unit from `camrtc probe` lines 'au N: ... K slices'."""
+    counts = [int(line.split()[-2]) for line in probe_out.splitlines()
+              if line.startswith("au ") and line.endswith(" slices")]
+    return sum(counts) / len(counts) if counts else 0.0
+
+
+def run(camrtc, av, tmp, width, height, bitrate, min_slices):
+    """One encode/probe/decode round; returns an error string or None."""
+    out = os.path.join(tmp, "tmp_%dx%d.h264" % (width, height))
+    cmd = [camrtc, "encode", "--source", "testsrc", "--size", "%dx%d" % (width, height),
+           "--bitrate", str(bitrate), "--frames", str(FRAMES), "--out", out]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    if r.returncode != 0:
+        return "encode failed (%d): %s" % (r.returncode, r.stderr)
+    probe = subprocess.run([camrtc, "probe", out], capture_output=True, text=True, timeout=60)
+    if probe.returncode != 0 or "%d access units" % FRAMES not in probe.stdout:
+        return "probe disagrees:\n" + probe.stdout + probe.stderr
+    if "(profile-level-id 42c01f) constrained baseline %dx%d" % (width, height) not in probe.stdout:
+        return "probe shows an unexpected SPS:\n" + probe.stdout
+    slices = slices_per_au(probe.stdout)
+    if slices < min_slices:
+        return "%.1f slices per picture, want at least %d" % (slices, min_slices)
+
+    ids = []
+    with av.open(out, format="h264") as container:
+        for frame in container.decode(video=0):
+            if frame.width != width or frame.height != height:
+                return "decoded %dx%d" % (frame.width, frame.height)
+            got = read_block(luma_rows(frame.reformat(format="yuv420p")))
+            if got is None:
+                return "frame %d: no readable block" % len(ids)
+            ids.append(got[0])
+    if ids != list(range(FRAMES)):
+        return "frame ids %s, want 0..%d" % (ids, FRAMES - 1)
+    print("roundtrip: %dx%d at %d kbit/s: %d frames decoded, frame ids 0..%d in order, "
+          "%.1f slices per picture" % (width, height, bitrate, FRAMES, FRAMES - 1, slices))
+    return None
+
+
 def main():
     if len(sys.argv) != 2:
         print(__doc__, file=sys.stderr)
@@ -69,36 +111,11 @@ def main():
         print("roundtrip: python3-av is not installed", file=sys.stderr)
         return 1
     with tempfile.TemporaryDirectory() as tmp:
-        out = os.path.join(tmp, "tmp.h264")
-        cmd = [camrtc, "encode", "--source", "testsrc", "--size", "320x240",
-               "--frames", str(FRAMES), "--out", out]
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
-        if r.returncode != 0:
-            print("roundtrip: encode failed (%d): %s" % (r.returncode, r.stderr), file=sys.stderr)
-            return 1
-        probe = subprocess.run([camrtc, "probe", out], capture_output=True, text=True, timeout=60)
-        if probe.returncode != 0 or "%d access units" % FRAMES not in probe.stdout:
-            print("roundtrip: probe disagrees:\n" + probe.stdout + probe.stderr, file=sys.stderr)
-            return 1
-        if "(profile-level-id 42c01f) constrained baseline 320x240" not in probe.stdout:
-            print("roundtrip: probe shows an unexpected SPS:\n" + probe.stdout, file=sys.stderr)
-            return 1
-
-        ids = []
-        with av.open(out, format="h264") as container:
-            for frame in container.decode(video=0):
-                if frame.width != 320 or frame.height != 240:
-                    print("roundtrip: decoded %dx%d" % (frame.width, frame.height), file=sys.stderr)
-                    return 1
-                got = read_block(luma_rows(frame.reformat(format="yuv420p")))
-                if got is None:
-                    print("roundtrip: frame %d: no readable block" % len(ids), file=sys.stderr)
-                    return 1
-                ids.append(got[0])
-        if ids != list(range(FRAMES)):
-            print("roundtrip: frame ids %s, want 0..%d" % (ids, FRAMES - 1), file=sys.stderr)
-            return 1
-    print("roundtrip: %d frames decoded, frame ids 0..%d in order" % (FRAMES, FRAMES - 1))
+        for width, height, bitrate, min_slices in ((320, 240, 2500, 1), (1280, 720, 2500, 4)):
+            err = run(camrtc, av, tmp, width, height, bitrate, min_slices)
+            if err:
+                print("roundtrip: %dx%d: %s" % (width, height, err), file=sys.stderr)
+                return 1
     return 0
 
 

@@ -210,9 +210,10 @@ TEST(bad_sizes_and_lengths_are_refused)
 }
 
 /* small.jpg (make_media.py): 64x32, quadrants of 32x16. It was made from limited-range
- * colours (41,240,110) (145,54,34) (82,90,240) (235,128,128); JPEG (JFIF) stores full
- * range, and libyuv hands the decoded samples over unchanged, so these come out. */
-static const int quad[4][3] = {{29, 255, 108}, {150, 44, 21}, {77, 85, 255}, {255, 128, 128}};
+ * colours (41,240,110) (145,54,34) (82,90,240) (235,128,128); JPEG (JFIF) stores them
+ * full range as (29,255,108) (150,44,21) (77,85,255) (255,128,128), libyuv decodes those,
+ * and the conversion brings them back to limited range: the originals come out. */
+static const int quad[4][3] = {{41, 240, 110}, {145, 54, 34}, {82, 90, 240}, {235, 128, 128}};
 
 static bool near(int got, int want)
 {
@@ -258,6 +259,42 @@ TEST(mjpeg_decodes_and_scales)
     CHECK_EQ_INT(bad2, 0);
 }
 
+/* The range mapping itself, on the extremes and the middle: full-range black, white
+ * and the chroma limits land on the limited-range ones (H.273 / BT.601 video range). */
+TEST(mjpeg_full_range_maps_to_limited_range)
+{
+    size_t len = 0;
+    uint8_t *jpg = load_data("small.jpg", &len);
+    CHECK(jpg);
+    camrtc_frame src = {.fmt = CAMRTC_PIX_MJPEG, .width = 64, .height = 32,
+                        .plane = {jpg}, .bytes = len};
+    camrtc_frame f;
+    CHECK_EQ_INT(camrtc_frame_alloc_i420(&f, 64, 32), 0);
+    int rc = camrtc_convert_to_i420(&src, &f);
+    /* Every sample is inside the limited range, whatever the JPEG held. */
+    int lo_y = 255, hi_y = 0, lo_c = 255, hi_c = 0;
+    for (int y = 0; y < 32; y++)
+        for (int x = 0; x < 64; x++) {
+            lo_y = Y(&f, x, y) < lo_y ? Y(&f, x, y) : lo_y;
+            hi_y = Y(&f, x, y) > hi_y ? Y(&f, x, y) : hi_y;
+            int c[2] = {U(&f, x, y), V(&f, x, y)};
+            for (int k = 0; k < 2; k++) {
+                lo_c = c[k] < lo_c ? c[k] : lo_c;
+                hi_c = c[k] > hi_c ? c[k] : hi_c;
+            }
+        }
+    /* The white quadrant (full-range Y 255) is exactly limited white, and the chroma
+     * that was at the full-range top (U 255 in quadrant 0) exactly 240. */
+    int white = Y(&f, 48, 24), u_top = U(&f, 16, 8);
+    camrtc_frame_free(&f);
+    free(jpg);
+    CHECK_EQ_INT(rc, 0);
+    CHECK(lo_y >= 16 && hi_y <= 235);
+    CHECK(lo_c >= 16 && hi_c <= 240);
+    CHECK(abs(white - 235) <= 1);
+    CHECK(abs(u_top - 240) <= 1);
+}
+
 TEST(bad_mjpeg_is_eproto)
 {
     size_t len = 0;
@@ -287,5 +324,6 @@ int main(void)
 {
     return RUN_TESTS(yuyv_to_i420_exact, nv12_to_i420_exact, i420_copy_and_scale_keep_flat_colours,
                      yuyv_scaled_with_reused_scratch, bad_sizes_and_lengths_are_refused,
-                     mjpeg_decodes_and_scales, bad_mjpeg_is_eproto);
+                     mjpeg_decodes_and_scales, mjpeg_full_range_maps_to_limited_range,
+                     bad_mjpeg_is_eproto);
 }

@@ -269,6 +269,68 @@ TEST(intra_refresh_makes_no_periodic_idr_but_honours_a_forced_one)
     free(s);
 }
 
+/* Does this SEI NAL (no start code) hold a recovery point message (payload type 6,
+ * H.264 D.1.7)? Walks every message of the NAL; emulation prevention bytes are rare in
+ * x264's short headers and would at worst hide a message (the test would then fail). */
+static bool sei_has_recovery_point(const uint8_t *d, size_t len)
+{
+    size_t i = 1;                               /* after the NAL header */
+    while (i < len && d[i] != 0x80) {           /* 0x80: rbsp_trailing_bits */
+        int type = 0, size = 0;
+        while (i < len && d[i] == 0xFF)
+            type += d[i++];
+        if (i >= len)
+            return false;
+        type += d[i++];
+        while (i < len && d[i] == 0xFF)
+            size += d[i++];
+        if (i >= len)
+            return false;
+        size += d[i++];
+        if (type == 6)
+            return true;
+        i += (size_t)size;
+    }
+    return false;
+}
+
+TEST(intra_refresh_sweeps_the_picture_every_keyint_frames)
+{
+    /* With intra_refresh, keyint is not ignored: it is the period of the refresh wave,
+     * and each wave starts with a recovery point SEI (what a decoder that joins late
+     * waits for). keyint 8 over 40 frames: a wave starts every 8 frames. */
+    sink *s = calloc(1, sizeof(*s));
+    camrtc_encoder_config c = small_config();
+    c.intra_refresh = true;
+    c.keyint = 8;
+    camrtc_encoder *e = NULL;
+    CHECK_EQ_INT(camrtc_encoder_new(&c, sink_nal, s, &e, NULL, 0), CAMRTC_OK);
+    picture p;
+    picture_alloc(&p, c.width, c.height);
+    int waves[8], nwaves = 0;
+    for (uint64_t n = 0; n < 40; n++) {
+        sink_clear(s);
+        CHECK_EQ_INT(encode_n(e, &p, n, 1, 7), 0);
+        bool rp = false;
+        for (int i = 0; i < s->n; i++)
+            if (s->nal[i].type == 6 && sei_has_recovery_point(s->nal[i].data, s->nal[i].len))
+                rp = true;
+        if (rp && nwaves < 8)
+            waves[nwaves++] = (int)n;
+    }
+    printf("  recovery points at frames");
+    for (int i = 0; i < nwaves; i++)
+        printf(" %d", waves[i]);
+    printf("\n");
+    CHECK(nwaves >= 4);
+    for (int i = 1; i < nwaves; i++)
+        CHECK_EQ_INT(waves[i] - waves[i - 1], 8);
+    free(p.mem);
+    camrtc_encoder_free(e);
+    sink_clear(s);
+    free(s);
+}
+
 static size_t bytes_of(const sink *s)
 {
     size_t b = 0;
@@ -386,6 +448,7 @@ int main(void)
                      slices_stay_under_slice_max_size_and_last_of_frame_once,
                      sliced_threads_keep_order_and_last_of_frame, sps_pps_repeat_on_every_idr,
                      intra_refresh_makes_no_periodic_idr_but_honours_a_forced_one,
+                     intra_refresh_sweeps_the_picture_every_keyint_frames,
                      bitrate_change_takes_effect, absurd_configurations_are_refused_with_a_reason,
                      rtp_timestamp_is_90khz_from_capture_time_with_offset);
 }

@@ -4,6 +4,7 @@
  * clean stop. Every run is bounded twice: by max_frames and by a watchdog timer. */
 #include "check.h"
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <unistd.h>
 
@@ -42,6 +43,7 @@ typedef struct ctx {
     bool asked;
     uint64_t encoded_at_ask;     /* frames the encoder had finished when we asked */
     FILE *out;                   /* write Annex-B here */
+    struct slow *slow;           /* the slow-encoder test's state */
 } ctx;
 
 static void on_nal(void *user, const camrtc_nal *nal)
@@ -266,6 +268,85 @@ TEST(capture_thread_path_delivers_newest_frames_in_order)
     ctx_done(&c);
 }
 
+/* A slow encoder: after each picture it waits (bounded) until the capture thread has
+ * captured SLOW_BEHIND more frames. The hand-off must then give it the newest frame
+ * every time, dropping the older ones: the next picture is at least SLOW_BEHIND frames
+ * on. A FIFO of CAMRTC_PIPELINE_RAW_CAP buffers that drops the frame just captured when
+ * full would give a picture at most RAW_CAP frames on; SLOW_BEHIND is above that. */
+#define SLOW_BEHIND (CAMRTC_PIPELINE_RAW_CAP + 3)
+#define SLOW_FRAMES 8
+
+typedef struct slow {
+    camrtc_pipeline *p;             /* set before the first picture can arrive (see below) */
+    atomic_bool ready;
+    uint64_t ids[SLOW_FRAMES];
+    int n;
+    bool waited_out;                /* a wait hit its bound (the capture thread stalled) */
+} slow;
+
+static void slow_on_picture(void *user, const camrtc_frame *f)
+{
+    ctx *c = user;
+    slow *sl = c->slow;
+    if (sl->n < SLOW_FRAMES)
+        sl->ids[sl->n++] = f->frame_id;
+    for (int i = 0; i < 5000 && !atomic_load(&sl->ready); i++)
+        usleep(1000);               /* sl->p is written by the test thread after _new */
+    if (!atomic_load(&sl->ready)) {
+        sl->waited_out = true;
+        return;
+    }
+    camrtc_pipeline_stats st = {0};
+    for (int i = 0; i < 5000; i++) {           /* at most 5 s */
+        camrtc_pipeline_get_stats(sl->p, &st);
+        if (st.frames_captured >= f->frame_id + 1 + SLOW_BEHIND)
+            return;
+        usleep(1000);
+    }
+    sl->waited_out = true;
+}
+
+TEST(slow_encoder_gets_the_newest_frame_and_older_ones_are_dropped)
+{
+    ctx c;
+    ctx_init(&c);
+    slow *sl = calloc(1, sizeof(*sl));
+    c.slow = sl;
+    camrtc_pipeline_settings set = {.max_frames = SLOW_FRAMES, .capture_thread = true,
+                                    .on_picture = slow_on_picture};
+    CHECK_EQ_INT(start(&c, "testsrc", 160, 128, 200, &set), CAMRTC_OK);
+    sl->p = c.p;
+    atomic_store(&sl->ready, true);
+    uv_run(&c.loop, UV_RUN_DEFAULT);
+    CHECK(!c.timed_out);
+    CHECK(c.ended);
+    CHECK(!sl->waited_out);
+    CHECK_EQ_INT(sl->n, SLOW_FRAMES);
+    uint64_t gaps = 0;
+    for (int i = 1; i < sl->n; i++) {
+        printf("%s%llu", i == 1 ? "  encoded frame ids: 0 " : " ", (unsigned long long)sl->ids[i]);
+        CHECK(sl->ids[i] >= sl->ids[i - 1] + SLOW_BEHIND);   /* the newest, not the next */
+        gaps += sl->ids[i] - sl->ids[i - 1] - 1;
+    }
+    printf("\n");
+    CHECK_EQ_INT(sl->ids[0], 0);
+    CHECK_EQ_INT(check_frames(&c, false), -1);
+    /* Every frame skipped between two pictures was dropped and counted. The capture
+     * thread counts a drop just after it replaced the frame: wait (bounded) for it. */
+    camrtc_pipeline_stats st = {0};
+    for (int i = 0; i < 2000; i++) {
+        camrtc_pipeline_get_stats(c.p, &st);
+        if (st.raw_dropped_old >= gaps)
+            break;
+        usleep(1000);
+    }
+    CHECK(st.raw_dropped_old >= gaps);
+    CHECK_EQ_INT(st.raw_dropped_full, 0);
+    CHECK_EQ_INT(st.frames_encoded, SLOW_FRAMES);
+    ctx_done(&c);
+    free(sl);
+}
+
 TEST(stop_midway_with_nals_still_held_frees_everything)
 {
     ctx c;
@@ -382,6 +463,7 @@ int main(void)
                      forced_idr_and_bitrate_travel_the_control_ring,
                      full_output_ring_drops_until_the_next_idr,
                      capture_thread_path_delivers_newest_frames_in_order,
+                     slow_encoder_gets_the_newest_frame_and_older_ones_are_dropped,
                      stop_midway_with_nals_still_held_frees_everything,
                      consumer_keeping_every_buffer_gets_no_more_and_it_is_counted,
                      pre_encoded_stream_is_paced_and_split_into_nals,

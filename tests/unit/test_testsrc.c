@@ -176,6 +176,49 @@ TEST(pattern_moves_and_small_frames_draw_safely)
     }
 }
 
+/* Sum of |horizontal luma steps| along row y: near 0 on the flat bars, large on texture. */
+static long row_detail(const camrtc_frame *f, int y)
+{
+    const uint8_t *r = f->plane[0] + (size_t)y * f->stride[0];
+    long d = 0;
+    for (int x = 1; x < f->width; x++)
+        d += abs(r[x] - r[x - 1]);
+    return d;
+}
+
+TEST(texture_is_new_every_frame_and_deterministic)
+{
+    camrtc_frame a, b, c;
+    CHECK_EQ_INT(camrtc_frame_alloc_i420(&a, 1280, 720), 0);
+    CHECK_EQ_INT(camrtc_frame_alloc_i420(&b, 1280, 720), 0);
+    CHECK_EQ_INT(camrtc_frame_alloc_i420(&c, 1280, 720), 0);
+    camrtc_testsrc_draw(&a, 500, 777000);
+    camrtc_testsrc_draw(&b, 501, 777000);
+    camrtc_testsrc_draw(&c, 500, 777000);
+    /* Rows 200..299: below the block, above the box, clear of the digits. */
+    long detail = 0, changed = 0;
+    for (int y = 200; y < 300; y++) {
+        detail += row_detail(&a, y);
+        for (int x = 0; x < 1280; x++)
+            changed += a.plane[0][y * a.stride[0] + x] != b.plane[0][y * b.stride[0] + x];
+    }
+    bool same = memcmp(a.plane[0], c.plane[0], a.bytes) == 0;
+    uint64_t id = 0;
+    int rc = camrtc_testsrc_read(&b, &id, NULL);
+    camrtc_frame_free(&a);
+    camrtc_frame_free(&b);
+    camrtc_frame_free(&c);
+    printf("  rows 200..299: detail %ld, %ld samples changed from frame 500 to 501\n", detail,
+           changed);
+    /* The bars alone give 6 edges a row (under 100 x 6 x 255); the band (160 samples of
+     * 128 +- 48) gives about 160 x 32 a row. Most of the band changes between frames. */
+    CHECK(detail > 100 * 2000);
+    CHECK(changed > 100 * 100);
+    CHECK(same);                                /* a function of frame_id only */
+    CHECK_EQ_INT(rc, 0);                        /* the block is untouched */
+    CHECK_EQ_INT(id, 501);
+}
+
 TEST(ms_since_handles_the_wrap)
 {
     camrtc_time_us period = CAMRTC_MS(1u << 24);
@@ -192,5 +235,5 @@ int main(void)
     return RUN_TESTS(block_reads_back_exactly, block_survives_noise, block_survives_lost_contrast,
                      no_block_is_notfound,
                      one_flipped_cell_fails_the_check, pattern_moves_and_small_frames_draw_safely,
-                     ms_since_handles_the_wrap);
+                     texture_is_new_every_frame_and_deterministic, ms_since_handles_the_wrap);
 }

@@ -1,7 +1,9 @@
 /* The V4L2 capture source against a fake device (there is no camera on the build
  * machine). The fake answers the ioctls the way a UVC driver does: it lists formats,
- * snaps a requested size to the one it has for that format, grants buffers, and fills
- * each dequeued buffer with a known pattern (YUYV, NV12, YU12) or a real JPEG (MJPEG).
+ * their sizes (discrete, or one stepwise range like a CSI camera) and the frame
+ * intervals of each size, snaps a requested size to the nearest it has for that format,
+ * caps the rate at what the size allows, grants buffers, and fills each dequeued buffer
+ * with a known pattern (YUYV, NV12, YU12) or a real JPEG (MJPEG).
  * It can also refuse: ENOENT, EBUSY, EACCES, not a capture device, no streaming, no
  * usable format, too few buffers, broken frames, a stalled stream. */
 #include <errno.h>
@@ -16,10 +18,21 @@
 #define FAKE_FD 42
 #define FAKE_MAX_BUF 8
 
+/* A size the fake offers for a format, and the fastest rate at that size (it also
+ * lists 5 fps, as UVC cameras list a few slower rates). */
+typedef struct fake_mode {
+    int w, h, fps;
+} fake_mode;
+
+#define FAKE_MAX_MODES 3
 typedef struct fake_fmt {
     uint32_t fourcc;
-    int w, h;           /* the one size the fake has for this format */
+    fake_mode mode[FAKE_MAX_MODES];   /* w == 0 ends the list */
 } fake_fmt;
+
+/* The stepwise range (stepwise devices): sizes from 32x32 to mode[0] in steps of 8. */
+#define FAKE_STEP_MIN 32
+#define FAKE_STEP 8
 
 typedef struct fake_dev {
     /* What the device is like. */
@@ -30,7 +43,9 @@ typedef struct fake_dev {
     fake_fmt fmts[6];
     int nfmts;
     unsigned grant;               /* buffers REQBUFS gives */
-    int max_fps;
+    bool no_enum;                 /* no ENUM_FRAMESIZES / ENUM_FRAMEINTERVALS (old drivers) */
+    bool stepwise;                /* sizes as one stepwise range, intervals continuous */
+    bool ntsc;                    /* rates are fps * 1000/1001 (29.97 for 30) */
     bool stalled;                 /* poll never says ready */
     int broken_every;             /* every Nth frame is flagged V4L2_BUF_FLAG_ERROR */
     int short_every;              /* every Nth frame has too few bytes */
@@ -41,7 +56,7 @@ typedef struct fake_dev {
     uint32_t fourcc;
     int w, h, bpl;
     size_t sizeimage;
-    int fps;
+    int fps, mode_fps;            /* the rate set, the most the current size allows */
     uint8_t *mem[FAKE_MAX_BUF];
     size_t len[FAKE_MAX_BUF];
     unsigned nbuf;
@@ -61,29 +76,102 @@ static const fake_fmt *fake_find(const fake_dev *d, uint32_t fourcc)
     return NULL;
 }
 
-/* TRY_FMT/S_FMT: an unknown format becomes the first; the size snaps to the format's. */
-static void fake_fix_fmt(const fake_dev *d, struct v4l2_pix_format *p)
+static int clampi(int v, int lo, int hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* The mode of f nearest to w x h (stepwise: w x h itself, snapped to the grid). */
+static fake_mode fake_nearest(const fake_dev *d, const fake_fmt *f, int w, int h)
+{
+    if (d->stepwise) {
+        fake_mode m = f->mode[0];
+        m.w = FAKE_STEP_MIN + (clampi(w, FAKE_STEP_MIN, m.w) - FAKE_STEP_MIN) / FAKE_STEP * FAKE_STEP;
+        m.h = FAKE_STEP_MIN + (clampi(h, FAKE_STEP_MIN, m.h) - FAKE_STEP_MIN) / FAKE_STEP * FAKE_STEP;
+        return m;
+    }
+    fake_mode best = f->mode[0];
+    for (int i = 1; i < FAKE_MAX_MODES && f->mode[i].w; i++)
+        if (abs(f->mode[i].w - w) + abs(f->mode[i].h - h) < abs(best.w - w) + abs(best.h - h))
+            best = f->mode[i];
+    return best;
+}
+
+/* TRY_FMT/S_FMT: an unknown format becomes the first; the size snaps to the nearest. */
+static fake_mode fake_fix_fmt(const fake_dev *d, struct v4l2_pix_format *p)
 {
     const fake_fmt *f = fake_find(d, p->pixelformat);
     if (!f)
         f = &d->fmts[0];
+    fake_mode m = fake_nearest(d, f, (int)p->width, (int)p->height);
     p->pixelformat = f->fourcc;
-    p->width = (uint32_t)f->w;
-    p->height = (uint32_t)f->h;
+    p->width = (uint32_t)m.w;
+    p->height = (uint32_t)m.h;
     p->field = V4L2_FIELD_NONE;
     switch (f->fourcc) {
     case V4L2_PIX_FMT_YUYV:
-        p->bytesperline = (uint32_t)f->w * 2;
-        p->sizeimage = p->bytesperline * (uint32_t)f->h;
+        p->bytesperline = (uint32_t)m.w * 2;
+        p->sizeimage = p->bytesperline * (uint32_t)m.h;
         break;
     case V4L2_PIX_FMT_MJPEG:
         p->bytesperline = 0;
-        p->sizeimage = (uint32_t)(f->w * f->h * 2);
+        p->sizeimage = (uint32_t)(m.w * m.h * 2);
         break;
     default: /* NV12, YU12 */
-        p->bytesperline = (uint32_t)f->w;
-        p->sizeimage = (uint32_t)(f->w * f->h * 3 / 2);
+        p->bytesperline = (uint32_t)m.w;
+        p->sizeimage = (uint32_t)(m.w * m.h * 3 / 2);
     }
+    return m;
+}
+
+static int fake_enum_sizes(const fake_dev *d, struct v4l2_frmsizeenum *fs)
+{
+    const fake_fmt *f = fake_find(d, fs->pixel_format);
+    if (d->no_enum)
+        return -ENOTTY;
+    if (!f || fs->index >= FAKE_MAX_MODES || !f->mode[fs->index].w ||
+        (d->stepwise && fs->index > 0))
+        return -EINVAL;
+    if (d->stepwise) {
+        fs->type = V4L2_FRMSIZE_TYPE_STEPWISE;
+        fs->stepwise = (struct v4l2_frmsize_stepwise){
+            FAKE_STEP_MIN, (uint32_t)f->mode[0].w, FAKE_STEP,
+            FAKE_STEP_MIN, (uint32_t)f->mode[0].h, FAKE_STEP};
+        return 0;
+    }
+    fs->type = V4L2_FRMSIZE_TYPE_DISCRETE;
+    fs->discrete.width = (uint32_t)f->mode[fs->index].w;
+    fs->discrete.height = (uint32_t)f->mode[fs->index].h;
+    return 0;
+}
+
+/* Intervals of a size: 1/fps and 1/5 (discrete), or 1/fps .. 1/1 (continuous). */
+static int fake_enum_intervals(const fake_dev *d, struct v4l2_frmivalenum *fi)
+{
+    const fake_fmt *f = fake_find(d, fi->pixel_format);
+    if (d->no_enum)
+        return -ENOTTY;
+    if (!f)
+        return -EINVAL;
+    fake_mode m = fake_nearest(d, f, (int)fi->width, (int)fi->height);
+    if (m.w != (int)fi->width || m.h != (int)fi->height)
+        return -EINVAL;             /* not a size of this format */
+    if (d->stepwise) {
+        if (fi->index > 0)
+            return -EINVAL;
+        fi->type = V4L2_FRMIVAL_TYPE_CONTINUOUS;
+        fi->stepwise.min = (struct v4l2_fract){1, (uint32_t)m.fps};
+        fi->stepwise.max = (struct v4l2_fract){1, 1};
+        fi->stepwise.step = (struct v4l2_fract){1, 1};
+        return 0;
+    }
+    if (fi->index > 1 || (fi->index == 1 && m.fps <= 5))
+        return -EINVAL;
+    fi->type = V4L2_FRMIVAL_TYPE_DISCRETE;
+    fi->discrete = (struct v4l2_fract){1, fi->index == 0 ? (uint32_t)m.fps : 5};
+    if (d->ntsc)
+        fi->discrete = (struct v4l2_fract){1001, fi->discrete.denominator * 1000};
+    return 0;
 }
 
 /* Y of pixel (x, y) in frame n, the same for every format. */
@@ -193,11 +281,17 @@ static int fake_ioctl(void *ctx, int fd, unsigned long req, void *arg)
     case VIDIOC_TRY_FMT:
         fake_fix_fmt(d, &((struct v4l2_format *)arg)->fmt.pix);
         return 0;
+    case VIDIOC_ENUM_FRAMESIZES:
+        return fake_enum_sizes(d, arg);
+    case VIDIOC_ENUM_FRAMEINTERVALS:
+        return fake_enum_intervals(d, arg);
     case VIDIOC_S_FMT: {
         if (d->sfmt_err)
             return d->sfmt_err;
         struct v4l2_pix_format *p = &((struct v4l2_format *)arg)->fmt.pix;
-        fake_fix_fmt(d, p);
+        d->mode_fps = fake_fix_fmt(d, p).fps;
+        if (d->fps > d->mode_fps)
+            d->fps = d->mode_fps;
         d->fourcc = p->pixelformat;
         d->w = (int)p->width;
         d->h = (int)p->height;
@@ -210,8 +304,8 @@ static int fake_ioctl(void *ctx, int fd, unsigned long req, void *arg)
         struct v4l2_captureparm *c = &((struct v4l2_streamparm *)arg)->parm.capture;
         if (req == VIDIOC_S_PARM && c->timeperframe.numerator)
             d->fps = (int)(c->timeperframe.denominator / c->timeperframe.numerator);
-        if (d->fps > d->max_fps)
-            d->fps = d->max_fps;
+        if (d->fps > d->mode_fps)
+            d->fps = d->mode_fps;
         c->capability = V4L2_CAP_TIMEPERFRAME;
         c->timeperframe.numerator = 1;
         c->timeperframe.denominator = (uint32_t)d->fps;
@@ -293,11 +387,11 @@ static fake_dev fake_camera(void)
 {
     fake_dev d = {
         .caps = V4L2_CAP_VIDEO_CAPTURE | V4L2_CAP_STREAMING,
-        .fmts = {{V4L2_PIX_FMT_MJPEG, 64, 32}, {V4L2_PIX_FMT_YUYV, 640, 480}},
+        .fmts = {{V4L2_PIX_FMT_MJPEG, {{64, 32, 30}}}, {V4L2_PIX_FMT_YUYV, {{640, 480, 30}}}},
         .nfmts = 2,
         .grant = 4,
-        .max_fps = 30,
         .fps = 30,
+        .mode_fps = 30,
     };
     const char *dir = getenv("CAMRTC_TEST_DATA");
     char path[1024];
@@ -391,7 +485,8 @@ TEST(exact_size_beats_format_preference)
     int rc = camrtc_source_read(s, &f, err, sizeof err);
     int a = camrtc_frame_alloc_i420(&i420, 64, 32);
     int conv = rc == 0 && a == 0 ? camrtc_convert_to_i420(&f, &i420) : -100;
-    /* small.jpg's top-left quadrant (full-range Y 29, see test_convert.c). */
+    /* small.jpg's top-left quadrant: full-range Y 29, limited-range 41 after the
+     * conversion (see test_convert.c). */
     int y = a == 0 ? i420.plane[0][8 * i420.stride[0] + 16] : -1;
     bool bytes_ok = f.bytes == d.jpeg_len;
     camrtc_frame_free(&i420);
@@ -402,7 +497,7 @@ TEST(exact_size_beats_format_preference)
     CHECK_EQ_INT(rc, 0);
     CHECK_EQ_INT(conv, 0);
     CHECK(bytes_ok);
-    CHECK(abs(y - 29) <= 4);
+    CHECK(abs(y - 41) <= 4);
     CHECK(clean);
 }
 
@@ -426,7 +521,7 @@ TEST(nv12_and_yu12_frames)
     static const camrtc_pixfmt want[] = {CAMRTC_PIX_NV12, CAMRTC_PIX_I420};
     for (int i = 0; i < 2; i++) {
         fake_dev d = fake_camera();
-        d.fmts[0] = (fake_fmt){fourccs[i], 320, 240};
+        d.fmts[0] = (fake_fmt){fourccs[i], {{320, 240, 30}}};
         d.nfmts = 1;
         char err[256] = "";
         camrtc_source *s = open_fake(&d, 320, 240, 0, err, sizeof err);
@@ -450,6 +545,106 @@ TEST(frame_rate_is_what_the_driver_gives)
     camrtc_source_close(s);
     fake_free(&d);
     CHECK_EQ_INT(fps, 30);
+}
+
+/* A typical USB webcam: raw YUYV is limited by USB bandwidth at 720p (10 fps), MJPEG
+ * is not. */
+static fake_dev fake_webcam(void)
+{
+    fake_dev d = fake_camera();
+    d.fmts[0] = (fake_fmt){V4L2_PIX_FMT_YUYV, {{640, 480, 30}, {1280, 720, 10}}};
+    d.fmts[1] = (fake_fmt){V4L2_PIX_FMT_MJPEG, {{640, 480, 30}, {1280, 720, 30}}};
+    return d;
+}
+
+/* Open at w x h and fps; what came out: fmt, size, rate. */
+static bool opened_as(fake_dev *d, int w, int h, int fps, camrtc_pixfmt fmt, int gw, int gh,
+                      int gfps)
+{
+    char err[256] = "";
+    camrtc_source *s = open_fake(d, w, h, fps, err, sizeof err);
+    if (!s) {
+        fprintf(stderr, "  open: %s\n", err);
+        fake_free(d);
+        return false;
+    }
+    const camrtc_source_info *in = camrtc_source_get_info(s);
+    bool ok = in->fmt == fmt && in->width == gw && in->height == gh && in->fps == gfps;
+    if (!ok)
+        fprintf(stderr, "  %dx%d@%d: got fmt %d %dx%d@%d\n", w, h, fps, (int)in->fmt, in->width,
+                in->height, in->fps);
+    camrtc_source_close(s);
+    ok = ok && fake_clean(d);
+    fake_free(d);
+    return ok;
+}
+
+TEST(rate_picks_the_format_that_delivers_it)
+{
+    fake_dev d = fake_webcam();
+    /* 720p30: only MJPEG has it, though YUYV is preferred and has the size. */
+    CHECK(opened_as(&d, 1280, 720, 30, CAMRTC_PIX_MJPEG, 1280, 720, 30));
+    /* 720p10: YUYV delivers it, and raw is preferred. */
+    d = fake_webcam();
+    CHECK(opened_as(&d, 1280, 720, 10, CAMRTC_PIX_YUYV, 1280, 720, 10));
+    /* 480p30: both do; raw is preferred. */
+    d = fake_webcam();
+    CHECK(opened_as(&d, 640, 480, 30, CAMRTC_PIX_YUYV, 640, 480, 30));
+    /* 29.97 fps (intervals of 1001/30000 s) delivers 30: YUYV 720p at 29.97 wins over
+     * MJPEG 720p at 59.94 because raw is preferred. */
+    d = fake_webcam();
+    d.ntsc = true;
+    d.fmts[0].mode[1].fps = 30;
+    d.fmts[1].mode[1].fps = 60;
+    CHECK(opened_as(&d, 1280, 720, 30, CAMRTC_PIX_YUYV, 1280, 720, 30));
+}
+
+TEST(rate_comes_before_size_when_no_mode_has_both)
+{
+    /* Raw only: 720p at 10 fps or 480p at 30. A 30 fps stream gets 480p (scaled up by
+     * the pipeline) rather than a frame every 100 ms. */
+    fake_dev d = fake_webcam();
+    d.nfmts = 1;
+    CHECK(opened_as(&d, 1280, 720, 30, CAMRTC_PIX_YUYV, 640, 480, 30));
+    /* When nothing delivers the rate, the fastest, then the closest size. */
+    d = fake_webcam();
+    d.nfmts = 1;
+    CHECK(opened_as(&d, 1280, 720, 60, CAMRTC_PIX_YUYV, 640, 480, 30));
+    d = fake_webcam();
+    d.nfmts = 1;
+    d.fmts[0].mode[0].fps = 15;
+    CHECK(opened_as(&d, 1280, 720, 60, CAMRTC_PIX_YUYV, 640, 480, 15));
+    d = fake_webcam();
+    d.nfmts = 1;
+    d.fmts[0].mode[0].fps = 10;             /* both 10: the size decides */
+    CHECK(opened_as(&d, 1280, 720, 60, CAMRTC_PIX_YUYV, 1280, 720, 10));
+}
+
+TEST(stepwise_sizes_and_continuous_rates)
+{
+    /* A CSI-style camera: NV12 at any size 32x32..1920x1080 in steps of 8, up to 30 fps. */
+    fake_dev d = fake_camera();
+    d.stepwise = true;
+    d.nfmts = 1;
+    d.fmts[0] = (fake_fmt){V4L2_PIX_FMT_NV12, {{1920, 1080, 30}}};
+    CHECK(opened_as(&d, 1000, 600, 30, CAMRTC_PIX_NV12, 1000, 600, 30));
+    d = fake_camera();
+    d.stepwise = true;
+    d.nfmts = 1;
+    d.fmts[0] = (fake_fmt){V4L2_PIX_FMT_NV12, {{1920, 1080, 30}}};
+    CHECK(opened_as(&d, 4000, 2000, 60, CAMRTC_PIX_NV12, 1920, 1080, 30));  /* clamped */
+}
+
+TEST(driver_without_enumeration_falls_back_to_try_fmt)
+{
+    /* No ENUM_FRAMESIZES: the sizes come from TRY_FMT and the rate is not known
+     * beforehand, so the closest size wins as before, and S_PARM says the rate. */
+    fake_dev d = fake_webcam();
+    d.no_enum = true;
+    CHECK(opened_as(&d, 1280, 720, 30, CAMRTC_PIX_YUYV, 1280, 720, 10));
+    d = fake_camera();
+    d.no_enum = true;
+    CHECK(opened_as(&d, 1280, 720, 0, CAMRTC_PIX_YUYV, 640, 480, 30));
 }
 
 TEST(broken_and_short_frames_are_dropped_and_counted)
@@ -539,8 +734,8 @@ TEST(device_errors_are_clear)
     d.caps = V4L2_CAP_VIDEO_CAPTURE | V4L2_CAP_READWRITE;
     CHECK(open_fails(&d, "no streaming I/O"));
     d = fake_camera();
-    d.fmts[0] = (fake_fmt){V4L2_PIX_FMT_H264, 640, 480};
-    d.fmts[1] = (fake_fmt){V4L2_PIX_FMT_RGB24, 640, 480};
+    d.fmts[0] = (fake_fmt){V4L2_PIX_FMT_H264, {{640, 480, 30}}};
+    d.fmts[1] = (fake_fmt){V4L2_PIX_FMT_RGB24, {{640, 480, 30}}};
     CHECK(open_fails(&d, "no supported pixel format (device offers: H264 RGB3"));
     d = fake_camera();
     d.grant = 1;
@@ -562,7 +757,10 @@ int main(void)
 {
     return RUN_TESTS(yuyv_negotiated_and_frames_delivered, exact_size_beats_format_preference,
                      closest_size_when_none_exact, nv12_and_yu12_frames,
-                     frame_rate_is_what_the_driver_gives,
+                     frame_rate_is_what_the_driver_gives, rate_picks_the_format_that_delivers_it,
+                     rate_comes_before_size_when_no_mode_has_both,
+                     stepwise_sizes_and_continuous_rates,
+                     driver_without_enumeration_falls_back_to_try_fmt,
                      broken_and_short_frames_are_dropped_and_counted, stalled_stream_times_out,
                      device_errors_are_clear, real_device_absent);
 }
