@@ -1,6 +1,7 @@
 /* The x264 wrapper: configuration for real-time WebRTC and slice-level output.
  * See camrtc/encoder.h for the choices and why. */
 #include "camrtc/encoder.h"
+#include "camrtc/str.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -50,19 +51,6 @@ struct camrtc_encoder {
     size_t cap[2];
 };
 
-static void set_err(char *err, size_t errsz, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errsz, const char *fmt, ...)
-{
-    if (!err || errsz == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errsz, fmt, ap);
-    va_end(ap);
-}
-
 uint32_t camrtc_encoder_rtp_ts(camrtc_time_us capture_us, uint32_t offset)
 {
     return (uint32_t)(capture_us * 90u / 1000u) + offset;
@@ -95,7 +83,7 @@ static int check_config(const camrtc_encoder_config *in, camrtc_encoder_config *
     if (c->width < CAMRTC_ENCODER_MIN_SIZE || c->width > CAMRTC_ENCODER_MAX_SIZE ||
         c->height < CAMRTC_ENCODER_MIN_SIZE || c->height > CAMRTC_ENCODER_MAX_SIZE ||
         (c->width & 1) || (c->height & 1)) {
-        set_err(err, errsz, "picture size %dx%d: need even sizes from %d to %d",
+        camrtc_errf(err, errsz, "picture size %dx%d: need even sizes from %d to %d",
                 c->width, c->height, CAMRTC_ENCODER_MIN_SIZE, CAMRTC_ENCODER_MAX_SIZE);
         return CAMRTC_EINVAL;
     }
@@ -114,23 +102,23 @@ static int check_config(const camrtc_encoder_config *in, camrtc_encoder_config *
     if (!c->preset)
         c->preset = "ultrafast";
     if (c->fps < 1 || c->fps > MAX_FPS) {
-        set_err(err, errsz, "fps %d: need 1..%d", c->fps, MAX_FPS);
+        camrtc_errf(err, errsz, "fps %d: need 1..%d", c->fps, MAX_FPS);
         return CAMRTC_EINVAL;
     }
     if (c->bitrate_kbps < MIN_KBPS || c->bitrate_kbps > MAX_KBPS) {
-        set_err(err, errsz, "bitrate %d kbit/s: need %d..%d", c->bitrate_kbps, MIN_KBPS, MAX_KBPS);
+        camrtc_errf(err, errsz, "bitrate %d kbit/s: need %d..%d", c->bitrate_kbps, MIN_KBPS, MAX_KBPS);
         return CAMRTC_EINVAL;
     }
     if (c->level_idc < 10 || c->level_idc > 62) {
-        set_err(err, errsz, "level_idc %d: need 10..62", c->level_idc);
+        camrtc_errf(err, errsz, "level_idc %d: need 10..62", c->level_idc);
         return CAMRTC_EINVAL;
     }
     if (c->slice_max_size < 100 || c->slice_max_size > 65535) {
-        set_err(err, errsz, "slice_max_size %d: need 100..65535", c->slice_max_size);
+        camrtc_errf(err, errsz, "slice_max_size %d: need 100..65535", c->slice_max_size);
         return CAMRTC_EINVAL;
     }
     if (c->keyint < 1 || c->threads < 1 || c->threads > MAX_THREADS || !profile_name(c->profile)) {
-        set_err(err, errsz, "keyint, threads (1..%d) or profile out of range", MAX_THREADS);
+        camrtc_errf(err, errsz, "keyint, threads (1..%d) or profile out of range", MAX_THREADS);
         return CAMRTC_EINVAL;
     }
     return CAMRTC_OK;
@@ -203,7 +191,7 @@ static int open_x264(camrtc_encoder *e, const camrtc_encoder_config *c, char *er
 {
     x264_param_t p;
     if (x264_param_default_preset(&p, c->preset, "zerolatency") < 0) {
-        set_err(err, errsz, "unknown x264 preset '%s'", c->preset);
+        camrtc_errf(err, errsz, "unknown x264 preset '%s'", c->preset);
         return CAMRTC_EINVAL;
     }
     p.i_log_level = X264_LOG_ERROR;
@@ -237,12 +225,12 @@ static int open_x264(camrtc_encoder *e, const camrtc_encoder_config *c, char *er
     if (c->profile == CAMRTC_H264_HIGH)
         p.analyse.b_transform_8x8 = 1;
     if (x264_param_apply_profile(&p, profile_name(c->profile)) < 0) {
-        set_err(err, errsz, "x264 refuses profile %s with these settings", profile_name(c->profile));
+        camrtc_errf(err, errsz, "x264 refuses profile %s with these settings", profile_name(c->profile));
         return CAMRTC_EUNSUPPORTED;
     }
     e->h = x264_encoder_open(&p);
     if (!e->h) {
-        set_err(err, errsz, "x264_encoder_open failed for %dx%d", c->width, c->height);
+        camrtc_errf(err, errsz, "x264_encoder_open failed for %dx%d", c->width, c->height);
         return CAMRTC_EUNSUPPORTED;
     }
     return CAMRTC_OK;
@@ -253,7 +241,7 @@ int camrtc_encoder_new(const camrtc_encoder_config *cfg, camrtc_encoder_nal_fn o
 {
     *out = NULL;
     if (!cfg || !on_nal) {
-        set_err(err, errsz, "missing configuration or callback");
+        camrtc_errf(err, errsz, "missing configuration or callback");
         return CAMRTC_EINVAL;
     }
     camrtc_encoder_config c;
@@ -262,7 +250,7 @@ int camrtc_encoder_new(const camrtc_encoder_config *cfg, camrtc_encoder_nal_fn o
         return r;
     camrtc_encoder *e = calloc(1, sizeof(*e));
     if (!e) {
-        set_err(err, errsz, "out of memory");
+        camrtc_errf(err, errsz, "out of memory");
         return CAMRTC_ENOMEM;
     }
     e->on_nal = on_nal;

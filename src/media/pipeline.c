@@ -15,6 +15,7 @@
  * end flags.
  */
 #include "camrtc/pipeline.h"
+#include "camrtc/str.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -106,19 +107,6 @@ struct camrtc_pipeline {
     _Atomic int end_status;
     pipe_stats st;
 };
-
-static void set_err(char *err, size_t errsz, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errsz, const char *fmt, ...)
-{
-    if (!err || errsz == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errsz, fmt, ap);
-    va_end(ap);
-}
 
 #define INC(field) atomic_fetch_add_explicit(&p->st.field, 1, memory_order_relaxed)
 #define ADD(field, v) atomic_fetch_add_explicit(&p->st.field, (v), memory_order_relaxed)
@@ -677,7 +665,7 @@ static int setup_encoder(camrtc_pipeline *p, const camrtc_encoder_config *enc,
         return r;
     camrtc_encoder_set_rtp_offset(p->enc, p->set.rtp_offset);
     if (!p->use_capture && camrtc_frame_alloc_i420(&p->conv, p->width, p->height) < 0) {
-        set_err(err, errsz, "out of memory");
+        camrtc_errf(err, errsz, "out of memory");
         return CAMRTC_ENOMEM;
     }
     return CAMRTC_OK;
@@ -701,7 +689,7 @@ static int setup(camrtc_pipeline *p, const camrtc_source_config *src,
     if (r == 0 && p->use_capture)
         r = setup_capture(p);
     if (r < 0) {
-        set_err(err, errsz, "out of memory");
+        camrtc_errf(err, errsz, "out of memory");
         return r;
     }
     if (!p->info.encoded)
@@ -712,7 +700,7 @@ static int setup(camrtc_pipeline *p, const camrtc_source_config *src,
     if (!p->async || uv_async_init(p->loop, p->async, on_async) < 0) {
         free(p->async);
         p->async = NULL;
-        set_err(err, errsz, "uv_async_init failed");
+        camrtc_errf(err, errsz, "uv_async_init failed");
         return CAMRTC_ENOMEM;
     }
     p->async->data = p;
@@ -722,13 +710,13 @@ static int setup(camrtc_pipeline *p, const camrtc_source_config *src,
 static int start_threads(camrtc_pipeline *p, char *err, size_t errsz)
 {
     if (pthread_create(&p->enc_thread, NULL, encoder_main, p) != 0) {
-        set_err(err, errsz, "cannot start the encoder thread");
+        camrtc_errf(err, errsz, "cannot start the encoder thread");
         return CAMRTC_ENOMEM;
     }
     p->enc_started = true;
     if (p->use_capture) {
         if (pthread_create(&p->cap_thread, NULL, capture_main, p) != 0) {
-            set_err(err, errsz, "cannot start the capture thread");
+            camrtc_errf(err, errsz, "cannot start the capture thread");
             return CAMRTC_ENOMEM;
         }
         p->cap_started = true;
@@ -743,12 +731,12 @@ int camrtc_pipeline_new(uv_loop_t *loop, const camrtc_source_config *src,
 {
     *out = NULL;
     if (!loop || !src || !on_nal) {
-        set_err(err, errsz, "missing loop, source or callback");
+        camrtc_errf(err, errsz, "missing loop, source or callback");
         return CAMRTC_EINVAL;
     }
     camrtc_pipeline *p = calloc(1, sizeof(*p));
     if (!p) {
-        set_err(err, errsz, "out of memory");
+        camrtc_errf(err, errsz, "out of memory");
         return CAMRTC_ENOMEM;
     }
     p->loop = loop;

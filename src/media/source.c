@@ -15,17 +15,17 @@ static bool wanted_dim_ok(int v)
 static bool check_config(const camrtc_source_config *cfg, char *err, size_t errsz)
 {
     if (!cfg || !cfg->spec || !*cfg->spec) {
-        source_err(err, errsz, "no source given");
+        camrtc_errf(err, errsz, "no source given");
         return false;
     }
     if (!wanted_dim_ok(cfg->width) || !wanted_dim_ok(cfg->height) ||
         (cfg->width == 0) != (cfg->height == 0)) {
-        source_err(err, errsz, "size %dx%d out of range (even, %d..%d, or 0x0 for the default)",
+        camrtc_errf(err, errsz, "size %dx%d out of range (even, %d..%d, or 0x0 for the default)",
                    cfg->width, cfg->height, CAMRTC_FRAME_MIN_DIM, SOURCE_MAX_DIM);
         return false;
     }
     if (cfg->fps < 0 || cfg->fps > SOURCE_MAX_FPS) {
-        source_err(err, errsz, "frame rate %d out of range (1..%d, or 0 for the default)",
+        camrtc_errf(err, errsz, "frame rate %d out of range (1..%d, or 0 for the default)",
                    cfg->fps, SOURCE_MAX_FPS);
         return false;
     }
@@ -43,7 +43,7 @@ static const char *arg_of(const char *spec, const char *prefix)
 
 camrtc_source *camrtc_source_open(const camrtc_source_config *cfg, char *err, size_t errsz)
 {
-    source_err(err, errsz, "%s", "");
+    camrtc_errf(err, errsz, "%s", "");
     if (!check_config(cfg, err, errsz))
         return NULL;
     const char *spec = cfg->spec, *arg;
@@ -52,7 +52,7 @@ camrtc_source *camrtc_source_open(const camrtc_source_config *cfg, char *err, si
     if ((arg = arg_of(spec, "y4m")) || (arg = arg_of(spec, "h264dir")) ||
         (arg = arg_of(spec, "h264")) || (arg = arg_of(spec, "v4l2"))) {
         if (!*arg) {
-            source_err(err, errsz, "%s: missing path after ':'", spec);
+            camrtc_errf(err, errsz, "%s: missing path after ':'", spec);
             return NULL;
         }
         if (arg_of(spec, "y4m"))
@@ -63,7 +63,7 @@ camrtc_source *camrtc_source_open(const camrtc_source_config *cfg, char *err, si
             return source_h264file_open(arg, cfg, err, errsz);
         return source_v4l2_open(arg, cfg, err, errsz);
     }
-    source_err(err, errsz,
+    camrtc_errf(err, errsz,
                "unknown source '%s' (testsrc, y4m:PATH, v4l2:/dev/videoN, h264dir:DIR, h264:FILE)",
                spec);
     return NULL;
@@ -85,7 +85,7 @@ int camrtc_source_read(camrtc_source *s, camrtc_frame *out, char *err, size_t er
     if (!s || !out)
         return CAMRTC_EINVAL;
     if (!s->ops->read) {
-        source_err(err, errsz, "this source delivers H.264 access units, not raw frames");
+        camrtc_errf(err, errsz, "this source delivers H.264 access units, not raw frames");
         return CAMRTC_ESTATE;
     }
     return s->ops->read(s, out, err, errsz);
@@ -97,7 +97,7 @@ int camrtc_source_read_au(camrtc_source *s, const uint8_t **au, size_t *len, boo
     if (!s || !au || !len || !keyframe)
         return CAMRTC_EINVAL;
     if (!s->ops->read_au) {
-        source_err(err, errsz, "this source delivers raw frames, not H.264 access units");
+        camrtc_errf(err, errsz, "this source delivers raw frames, not H.264 access units");
         return CAMRTC_ESTATE;
     }
     return s->ops->read_au(s, au, len, keyframe, err, errsz);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "camrtc/media.h"
+#include "camrtc/str.h"
 
 typedef struct source_ops {
     int (*read)(camrtc_source *s, camrtc_frame *out, char *err, size_t errsz);
@@ -27,19 +28,6 @@ struct camrtc_source {
 #define SOURCE_MAX_H264_FILE ((size_t)256 << 20)
 /* Largest width/height a source may deliver. */
 #define SOURCE_MAX_DIM 4096
-
-/* Write a one-line reason into err (when err is given). */
-static inline void source_err(char *err, size_t errsz, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static inline void source_err(char *err, size_t errsz, const char *fmt, ...)
-{
-    if (!err || !errsz)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errsz, fmt, ap);
-    va_end(ap);
-}
 
 /* The kinds. path is the part of the spec after the prefix; cfg was checked by source.c. */
 camrtc_source *source_testsrc_open(const camrtc_source_config *cfg, char *err, size_t errsz);

@@ -29,7 +29,7 @@ static int load_file(const char *path, size_t max, uint8_t **buf, size_t *cap, s
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        source_err(err, errsz, "%s: %s", path, strerror(errno));
+        camrtc_errf(err, errsz, "%s: %s", path, strerror(errno));
         return errno == ENOENT ? CAMRTC_ENOTFOUND : CAMRTC_EIO;
     }
     int rc = CAMRTC_OK;
@@ -37,18 +37,18 @@ static int load_file(const char *path, size_t max, uint8_t **buf, size_t *cap, s
     if (fseek(f, 0, SEEK_END) == 0)
         size = ftell(f);
     if (size < 0 || fseek(f, 0, SEEK_SET) != 0) {
-        source_err(err, errsz, "%s: cannot read", path);
+        camrtc_errf(err, errsz, "%s: cannot read", path);
         rc = CAMRTC_EIO;
     } else if (size == 0) {
-        source_err(err, errsz, "%s: empty file", path);
+        camrtc_errf(err, errsz, "%s: empty file", path);
         rc = CAMRTC_EPROTO;
     } else if ((unsigned long)size > max) {
-        source_err(err, errsz, "%s: too large (%ld bytes, at most %zu)", path, size, max);
+        camrtc_errf(err, errsz, "%s: too large (%ld bytes, at most %zu)", path, size, max);
         rc = CAMRTC_ETOOBIG;
     } else if ((size_t)size > *cap) {
         uint8_t *nb = realloc(*buf, (size_t)size);
         if (!nb) {
-            source_err(err, errsz, "%s: out of memory", path);
+            camrtc_errf(err, errsz, "%s: out of memory", path);
             rc = CAMRTC_ENOMEM;
         } else {
             *buf = nb;
@@ -56,7 +56,7 @@ static int load_file(const char *path, size_t max, uint8_t **buf, size_t *cap, s
         }
     }
     if (rc == CAMRTC_OK && fread(*buf, 1, (size_t)size, f) != (size_t)size) {
-        source_err(err, errsz, "%s: read failed", path);
+        camrtc_errf(err, errsz, "%s: read failed", path);
         rc = CAMRTC_EIO;
     }
     if (rc == CAMRTC_OK)
@@ -117,11 +117,11 @@ static int h264dir_read_au(camrtc_source *s, const uint8_t **au, size_t *len, bo
     char why[256];
     int rc = load_file(path, SOURCE_MAX_FRAME_BYTES, &d->buf, &d->cap, &n, why, sizeof why);
     if (rc < 0) {
-        source_err(err, errsz, "h264dir: %s", why);
+        camrtc_errf(err, errsz, "h264dir: %s", why);
         return rc;
     }
     if (check_one_au(d->buf, n, keyframe) < 0) {
-        source_err(err, errsz, "h264dir: %s: not an H.264 access unit (Annex-B)", path);
+        camrtc_errf(err, errsz, "h264dir: %s: not an H.264 access unit (Annex-B)", path);
         return CAMRTC_EPROTO;
     }
     d->next++;
@@ -145,18 +145,18 @@ camrtc_source *source_h264dir_open(const char *dir, const camrtc_source_config *
 {
     struct stat st;
     if (stat(dir, &st) != 0) {
-        source_err(err, errsz, "h264dir: %s: %s", dir,
+        camrtc_errf(err, errsz, "h264dir: %s: %s", dir,
                    errno == ENOENT ? "no such directory" : strerror(errno));
         return NULL;
     }
     if (!S_ISDIR(st.st_mode)) {
-        source_err(err, errsz, "h264dir: %s: not a directory", dir);
+        camrtc_errf(err, errsz, "h264dir: %s: not a directory", dir);
         return NULL;
     }
     h264dir_src *d = calloc(1, sizeof *d);
     if (!d || !(d->dir = strdup(dir))) {
         free(d);
-        source_err(err, errsz, "h264dir: out of memory");
+        camrtc_errf(err, errsz, "h264dir: out of memory");
         return NULL;
     }
     d->base.ops = &h264dir_ops;
@@ -168,7 +168,7 @@ camrtc_source *source_h264dir_open(const char *dir, const camrtc_source_config *
         d->count++;
     }
     if (d->count == 0) {
-        source_err(err, errsz, "h264dir: %s: no frame-0001.h264 in it", dir);
+        camrtc_errf(err, errsz, "h264dir: %s: no frame-0001.h264 in it", dir);
         h264dir_close(&d->base);
         return NULL;
     }
@@ -208,7 +208,7 @@ static int h264file_read_au(camrtc_source *s, const uint8_t **au, size_t *len, b
         bool slice;
         int rc = h264_next_au(h->data, h->len, &h->pos, &start, &n, keyframe, &slice);
         if (rc < 0) {
-            source_err(err, errsz, "h264: malformed NAL unit");
+            camrtc_errf(err, errsz, "h264: malformed NAL unit");
             return rc;
         }
         if (rc == 0) {
@@ -222,7 +222,7 @@ static int h264file_read_au(camrtc_source *s, const uint8_t **au, size_t *len, b
         *len = n;
         return CAMRTC_OK;
     }
-    source_err(err, errsz, "h264: no access units");
+    camrtc_errf(err, errsz, "h264: no access units");
     return CAMRTC_EPROTO;
 }
 
@@ -253,18 +253,18 @@ camrtc_source *source_h264file_open(const char *path, const camrtc_source_config
 {
     h264file_src *h = calloc(1, sizeof *h);
     if (!h) {
-        source_err(err, errsz, "h264: out of memory");
+        camrtc_errf(err, errsz, "h264: out of memory");
         return NULL;
     }
     char why[256];
     size_t cap = 0;
     if (load_file(path, SOURCE_MAX_H264_FILE, &h->data, &cap, &h->len, why, sizeof why) < 0) {
-        source_err(err, errsz, "h264: %s", why);
+        camrtc_errf(err, errsz, "h264: %s", why);
         h264file_close(&h->base);
         return NULL;
     }
     if (check_stream(h->data, h->len) < 0) {
-        source_err(err, errsz, "h264: %s: not an H.264 Annex-B stream with slices", path);
+        camrtc_errf(err, errsz, "h264: %s: not an H.264 Annex-B stream with slices", path);
         h264file_close(&h->base);
         return NULL;
     }

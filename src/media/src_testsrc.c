@@ -34,12 +34,12 @@ camrtc_source *source_testsrc_open(const camrtc_source_config *cfg, char *err, s
 {
     testsrc *t = calloc(1, sizeof *t);
     if (!t) {
-        source_err(err, errsz, "testsrc: out of memory");
+        camrtc_errf(err, errsz, "testsrc: out of memory");
         return NULL;
     }
     int w = cfg->width ? cfg->width : 1280, h = cfg->height ? cfg->height : 720;
     if (camrtc_frame_alloc_i420(&t->frame, w, h) < 0) {
-        source_err(err, errsz, "testsrc: cannot allocate a %dx%d frame", w, h);
+        camrtc_errf(err, errsz, "testsrc: cannot allocate a %dx%d frame", w, h);
         free(t);
         return NULL;
     }

@@ -80,15 +80,15 @@ static void fourcc_str(uint32_t f, char out[5])
 static void errno_reason(v4l2_src *v, const char *what, int e, char *err, size_t errsz)
 {
     if (e == -ENOENT || e == -ENODEV || e == -ENXIO)
-        source_err(err, errsz, "v4l2: %s: no such device", v->path);
+        camrtc_errf(err, errsz, "v4l2: %s: no such device", v->path);
     else if (e == -EBUSY)
-        source_err(err, errsz, "v4l2: %s: device busy (another program is using the camera)",
+        camrtc_errf(err, errsz, "v4l2: %s: device busy (another program is using the camera)",
                    v->path);
     else if (e == -EACCES || e == -EPERM)
-        source_err(err, errsz, "v4l2: %s: permission denied (is the user in the 'video' group?)",
+        camrtc_errf(err, errsz, "v4l2: %s: permission denied (is the user in the 'video' group?)",
                    v->path);
     else
-        source_err(err, errsz, "v4l2: %s: %s failed: %s", v->path, what, strerror(-e));
+        camrtc_errf(err, errsz, "v4l2: %s: %s failed: %s", v->path, what, strerror(-e));
 }
 
 /* ---- open: capabilities and format -------------------------------------------------------- */
@@ -99,18 +99,18 @@ static int check_caps(v4l2_src *v, char *err, size_t errsz)
     memset(&cap, 0, sizeof cap);
     int e = xioctl(v, VIDIOC_QUERYCAP, &cap);
     if (e < 0) {
-        source_err(err, errsz, "v4l2: %s: not a V4L2 device (%s)", v->path, strerror(-e));
+        camrtc_errf(err, errsz, "v4l2: %s: not a V4L2 device (%s)", v->path, strerror(-e));
         return CAMRTC_EUNSUPPORTED;
     }
     uint32_t caps = (cap.capabilities & V4L2_CAP_DEVICE_CAPS) ? cap.device_caps : cap.capabilities;
     if (!(caps & V4L2_CAP_VIDEO_CAPTURE)) {
-        source_err(err, errsz, "v4l2: %s (%.32s): not a video capture device%s", v->path,
+        camrtc_errf(err, errsz, "v4l2: %s (%.32s): not a video capture device%s", v->path,
                    (const char *)cap.card,
                    (caps & V4L2_CAP_VIDEO_CAPTURE_MPLANE) ? " (multi-planar API not supported)" : "");
         return CAMRTC_EUNSUPPORTED;
     }
     if (!(caps & V4L2_CAP_STREAMING)) {
-        source_err(err, errsz, "v4l2: %s: no streaming I/O support", v->path);
+        camrtc_errf(err, errsz, "v4l2: %s: no streaming I/O support", v->path);
         return CAMRTC_EUNSUPPORTED;
     }
     return CAMRTC_OK;
@@ -331,14 +331,14 @@ static int set_format(v4l2_src *v, const camrtc_source_config *cfg, char *err, s
     char offered[128];
     unsigned have = list_formats(v, offered, sizeof offered);
     if (!have) {
-        source_err(err, errsz, "v4l2: %s: no supported pixel format (device offers: %s; we take "
+        camrtc_errf(err, errsz, "v4l2: %s: no supported pixel format (device offers: %s; we take "
                    "YUYV, NV12, YU12, MJPG)", v->path, offered[0] ? offered : "none");
         return CAMRTC_EUNSUPPORTED;
     }
     int w = cfg->width ? cfg->width : 1280, h = cfg->height ? cfg->height : 720;
     v4l2_mode m = {0};
     if (!choose_mode(v, have, w, h, cfg->fps ? cfg->fps : 30, &m)) {
-        source_err(err, errsz, "v4l2: %s: the driver refused every format", v->path);
+        camrtc_errf(err, errsz, "v4l2: %s: the driver refused every format", v->path);
         return CAMRTC_EUNSUPPORTED;
     }
     struct v4l2_format f;
@@ -362,7 +362,7 @@ static int set_format(v4l2_src *v, const camrtc_source_config *cfg, char *err, s
         f.fmt.pix.width > CAMRTC_FRAME_MAX_DIM || f.fmt.pix.height > CAMRTC_FRAME_MAX_DIM) {
         char fc[5];
         fourcc_str(v->fourcc, fc);
-        source_err(err, errsz, "v4l2: %s: driver set an unusable format %s %ux%u", v->path, fc,
+        camrtc_errf(err, errsz, "v4l2: %s: driver set an unusable format %s %ux%u", v->path, fc,
                    f.fmt.pix.width, f.fmt.pix.height);
         return CAMRTC_EPROTO;
     }
@@ -370,7 +370,7 @@ static int set_format(v4l2_src *v, const camrtc_source_config *cfg, char *err, s
     if (v->fourcc == V4L2_PIX_FMT_MJPEG || bpl == 0)
         bpl = min_bpl(v->fourcc, v->width);
     if (bpl < min_bpl(v->fourcc, v->width) || bpl > (size_t)4 * CAMRTC_FRAME_MAX_DIM) {
-        source_err(err, errsz, "v4l2: %s: driver gave bytes per line %zu for width %d", v->path,
+        camrtc_errf(err, errsz, "v4l2: %s: driver gave bytes per line %zu for width %d", v->path,
                    bpl, v->width);
         return CAMRTC_EPROTO;
     }
@@ -408,13 +408,13 @@ static int map_buffers(v4l2_src *v, char *err, size_t errsz)
     int e = xioctl(v, VIDIOC_REQBUFS, &rb);
     if (e < 0) {
         if (e == -EINVAL)
-            source_err(err, errsz, "v4l2: %s: no memory-mapped streaming", v->path);
+            camrtc_errf(err, errsz, "v4l2: %s: no memory-mapped streaming", v->path);
         else
             errno_reason(v, "VIDIOC_REQBUFS", e, err, errsz);
         return e == -EBUSY ? CAMRTC_ELIMIT : CAMRTC_EIO;
     }
     if (rb.count < 2) {
-        source_err(err, errsz, "v4l2: %s: driver gave %u buffers (need 2)", v->path, rb.count);
+        camrtc_errf(err, errsz, "v4l2: %s: driver gave %u buffers (need 2)", v->path, rb.count);
         return CAMRTC_EIO;
     }
     v->nbuf = rb.count < V4L2_SRC_MAX_BUFFERS ? rb.count : V4L2_SRC_MAX_BUFFERS;
@@ -488,7 +488,7 @@ static int dequeue(v4l2_src *v, struct v4l2_buffer *b, char *err, size_t errsz)
         return CAMRTC_EIO;
     }
     if (n == 0) {
-        source_err(err, errsz, "v4l2: %s: no frame within %d ms", v->path, V4L2_SRC_TIMEOUT_MS);
+        camrtc_errf(err, errsz, "v4l2: %s: no frame within %d ms", v->path, V4L2_SRC_TIMEOUT_MS);
         return CAMRTC_ETIMEDOUT;
     }
     memset(b, 0, sizeof *b);
@@ -502,7 +502,7 @@ static int dequeue(v4l2_src *v, struct v4l2_buffer *b, char *err, size_t errsz)
         return CAMRTC_EIO;
     }
     if (b->index >= v->nbuf) {
-        source_err(err, errsz, "v4l2: %s: driver returned buffer %u of %u", v->path, b->index,
+        camrtc_errf(err, errsz, "v4l2: %s: driver returned buffer %u of %u", v->path, b->index,
                    v->nbuf);
         return CAMRTC_EPROTO;
     }
@@ -532,7 +532,7 @@ static int v4l2_read(camrtc_source *s, camrtc_frame *out, char *err, size_t errs
             b.bytesused < min_frame_bytes(v)) {
             v->dropped++;
             if (requeue(v, b.index) < 0) {
-                source_err(err, errsz, "v4l2: %s: VIDIOC_QBUF failed", v->path);
+                camrtc_errf(err, errsz, "v4l2: %s: VIDIOC_QBUF failed", v->path);
                 return CAMRTC_EIO;
             }
             continue;
@@ -541,7 +541,7 @@ static int v4l2_read(camrtc_source *s, camrtc_frame *out, char *err, size_t errs
         fill_frame(v, &b, out);
         return CAMRTC_OK;
     }
-    source_err(err, errsz, "v4l2: %s: no good frame in %d tries (%llu dropped so far)", v->path,
+    camrtc_errf(err, errsz, "v4l2: %s: no good frame in %d tries (%llu dropped so far)", v->path,
                V4L2_SRC_MAX_SKIPS, (unsigned long long)v->dropped);
     return CAMRTC_EPROTO;
 }
@@ -585,7 +585,7 @@ camrtc_source *v4l2_source_open_with(const v4l2_dev_ops *ops, const char *path,
     v4l2_src *v = calloc(1, sizeof *v);
     if (!v || !(v->path = strdup(path))) {
         free(v);
-        source_err(err, errsz, "v4l2: out of memory");
+        camrtc_errf(err, errsz, "v4l2: out of memory");
         return NULL;
     }
     v->base.ops = &v4l2_ops;

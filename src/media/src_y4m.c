@@ -65,7 +65,7 @@ static int parse_tag(const char *tok, size_t n, y4m_info *out, char *err, size_t
         /* Even sizes only, like every frame in the pipeline: 4:2:0 chroma then covers
          * the picture exactly and the encoder can take the size as it is. */
         if (!parse_int(v, vn, CAMRTC_FRAME_MIN_DIM, SOURCE_MAX_DIM, &a) || (a & 1)) {
-            source_err(err, errsz, "y4m: bad %s '%.*s' (even, %d..%d)",
+            camrtc_errf(err, errsz, "y4m: bad %s '%.*s' (even, %d..%d)",
                        tok[0] == 'W' ? "width" : "height", (int)(vn > 16 ? 16 : vn), v,
                        CAMRTC_FRAME_MIN_DIM, SOURCE_MAX_DIM);
             return CAMRTC_EPROTO;
@@ -74,7 +74,7 @@ static int parse_tag(const char *tok, size_t n, y4m_info *out, char *err, size_t
         return CAMRTC_OK;
     case 'F':
         if (!parse_ratio(v, vn, &a, &b)) {
-            source_err(err, errsz, "y4m: bad frame rate '%.*s'", (int)(vn > 24 ? 24 : vn), v);
+            camrtc_errf(err, errsz, "y4m: bad frame rate '%.*s'", (int)(vn > 24 ? 24 : vn), v);
             return CAMRTC_EPROTO;
         }
         out->fps_num = (int)a;
@@ -82,7 +82,7 @@ static int parse_tag(const char *tok, size_t n, y4m_info *out, char *err, size_t
         return CAMRTC_OK;
     case 'C':
         if (!is_420(v, vn)) {
-            source_err(err, errsz,
+            camrtc_errf(err, errsz,
                        "y4m: colour space '%.*s' not supported (only 4:2:0 8-bit: 420jpeg, 420, "
                        "420paldv, 420mpeg2)",
                        (int)(vn > 24 ? 24 : vn), v);
@@ -103,7 +103,7 @@ int y4m_parse_header(const char *line, size_t len, y4m_info *out, char *err, siz
 {
     size_t m = sizeof Y4M_MAGIC - 1;
     if (len < m || memcmp(line, Y4M_MAGIC, m) != 0 || (len > m && line[m] != ' ')) {
-        source_err(err, errsz, "y4m: not a YUV4MPEG2 file (bad magic)");
+        camrtc_errf(err, errsz, "y4m: not a YUV4MPEG2 file (bad magic)");
         return CAMRTC_EPROTO;
     }
     *out = (y4m_info){.fps_num = 30, .fps_den = 1};
@@ -121,7 +121,7 @@ int y4m_parse_header(const char *line, size_t len, y4m_info *out, char *err, siz
         }
     }
     if (!out->width || !out->height) {
-        source_err(err, errsz, "y4m: header has no W or H");
+        camrtc_errf(err, errsz, "y4m: header has no W or H");
         return CAMRTC_EPROTO;
     }
     long fps = ((long)out->fps_num + out->fps_den / 2) / out->fps_den;
@@ -143,7 +143,7 @@ int y4m_scan(const uint8_t *buf, size_t len, y4m_info *info, char *err, size_t e
     const char *s = (const char *)buf;
     const char *nl = memchr(s, '\n', len < Y4M_MAX_LINE + 1 ? len : Y4M_MAX_LINE + 1);
     if (!nl) {
-        source_err(err, errsz, "y4m: no header line");
+        camrtc_errf(err, errsz, "y4m: no header line");
         return CAMRTC_EPROTO;
     }
     int rc = y4m_parse_header(s, (size_t)(nl - s), info, err, errsz);
@@ -156,12 +156,12 @@ int y4m_scan(const uint8_t *buf, size_t len, y4m_info *info, char *err, size_t e
         const char *fl = s + off;
         const char *e = memchr(fl, '\n', rest < Y4M_MAX_LINE + 1 ? rest : Y4M_MAX_LINE + 1);
         if (!e || y4m_parse_frame_line(fl, (size_t)(e - fl)) < 0) {
-            source_err(err, errsz, "y4m: frame %d: expected a FRAME line", frames);
+            camrtc_errf(err, errsz, "y4m: frame %d: expected a FRAME line", frames);
             return CAMRTC_EPROTO;
         }
         off += (size_t)(e - fl) + 1;
         if (len - off < info->frame_bytes) {
-            source_err(err, errsz, "y4m: frame %d truncated", frames);
+            camrtc_errf(err, errsz, "y4m: frame %d truncated", frames);
             return CAMRTC_EPROTO;
         }
         off += info->frame_bytes;
@@ -170,7 +170,7 @@ int y4m_scan(const uint8_t *buf, size_t len, y4m_info *info, char *err, size_t e
         frames++;
     }
     if (frames == 0) {
-        source_err(err, errsz, "y4m: no frames");
+        camrtc_errf(err, errsz, "y4m: no frames");
         return CAMRTC_EPROTO;
     }
     return frames;
@@ -215,23 +215,23 @@ static int y4m_next(y4m_src *y, char *err, size_t errsz)
     long n = read_line(y->f, line);
     if (n == -1 && y->frames_this_pass > 0) { /* end of file: start over */
         if (fseek(y->f, y->data_start, SEEK_SET) != 0) {
-            source_err(err, errsz, "y4m: %s: cannot rewind: %s", y->path, strerror(errno));
+            camrtc_errf(err, errsz, "y4m: %s: cannot rewind: %s", y->path, strerror(errno));
             return CAMRTC_EIO;
         }
         y->frames_this_pass = 0;
         n = read_line(y->f, line);
     }
     if (n == -1) {
-        source_err(err, errsz, "y4m: %s: no frames", y->path);
+        camrtc_errf(err, errsz, "y4m: %s: no frames", y->path);
         return CAMRTC_EPROTO;
     }
     if (n < 0 || y4m_parse_frame_line(line, (size_t)n) < 0) {
-        source_err(err, errsz, "y4m: %s: frame %llu: expected a FRAME line", y->path,
+        camrtc_errf(err, errsz, "y4m: %s: frame %llu: expected a FRAME line", y->path,
                    (unsigned long long)y->frames_this_pass);
         return CAMRTC_EPROTO;
     }
     if (fread(y->buf, 1, y->info.frame_bytes, y->f) != y->info.frame_bytes) {
-        source_err(err, errsz, "y4m: %s: frame %llu truncated", y->path,
+        camrtc_errf(err, errsz, "y4m: %s: frame %llu truncated", y->path,
                    (unsigned long long)y->frames_this_pass);
         return ferror(y->f) ? CAMRTC_EIO : CAMRTC_EPROTO;
     }
@@ -277,13 +277,13 @@ static int y4m_start(y4m_src *y, char *err, size_t errsz)
 {
     y->f = fopen(y->path, "rb");
     if (!y->f) {
-        source_err(err, errsz, "y4m: %s: %s", y->path, strerror(errno));
+        camrtc_errf(err, errsz, "y4m: %s: %s", y->path, strerror(errno));
         return errno == ENOENT ? CAMRTC_ENOTFOUND : CAMRTC_EIO;
     }
     char line[Y4M_MAX_LINE + 1];
     long n = read_line(y->f, line);
     if (n < 0) {
-        source_err(err, errsz, "y4m: %s: no header line", y->path);
+        camrtc_errf(err, errsz, "y4m: %s: no header line", y->path);
         return CAMRTC_EPROTO;
     }
     int rc = y4m_parse_header(line, (size_t)n, &y->info, err, errsz);
@@ -292,13 +292,13 @@ static int y4m_start(y4m_src *y, char *err, size_t errsz)
     y->data_start = ftell(y->f);
     y->buf = malloc(y->info.frame_bytes);
     if (!y->buf) {
-        source_err(err, errsz, "y4m: out of memory");
+        camrtc_errf(err, errsz, "y4m: out of memory");
         return CAMRTC_ENOMEM;
     }
     if ((rc = y4m_next(y, err, errsz)) < 0)
         return rc;
     if (fseek(y->f, y->data_start, SEEK_SET) != 0) {
-        source_err(err, errsz, "y4m: %s: cannot rewind", y->path);
+        camrtc_errf(err, errsz, "y4m: %s: cannot rewind", y->path);
         return CAMRTC_EIO;
     }
     y->frames_this_pass = 0;
@@ -311,7 +311,7 @@ camrtc_source *source_y4m_open(const char *path, const camrtc_source_config *cfg
     y4m_src *y = calloc(1, sizeof *y);
     if (!y || !(y->path = strdup(path))) {
         free(y);
-        source_err(err, errsz, "y4m: out of memory");
+        camrtc_errf(err, errsz, "y4m: out of memory");
         return NULL;
     }
     if (y4m_start(y, err, errsz) < 0) {
