@@ -63,6 +63,20 @@ int camrtc_cert_self_signed(const char *common_name, int days, camrtc_rng *rng, 
 /* Release what c owns and zero it (the key bytes are wiped). Safe on a zeroed struct. */
 void camrtc_cert_free(camrtc_cert *c);
 
+/* A certificate and its private key from PEM text (both NUL-terminated), for
+ * a DTLS certificate kept across runs. Only the first certificate of cert_pem
+ * is used; the key must be unencrypted and match the certificate's public key.
+ * On success out owns DER copies (free with camrtc_cert_free). Returns
+ * CAMRTC_OK, CAMRTC_EINVAL (does not parse, or the pair does not match),
+ * CAMRTC_ECRYPTO or CAMRTC_ENOMEM (out is then zeroed). */
+int camrtc_cert_from_pem(const char *cert_pem, const char *key_pem, camrtc_cert *out);
+
+/* camrtc_cert_from_pem on the contents of two files (each at most 64 KiB).
+ * Reads files: for application start-up, not protocol modules. Returns as
+ * camrtc_cert_from_pem, or CAMRTC_EIO when a file cannot be read,
+ * CAMRTC_ETOOBIG when one is larger than 64 KiB. */
+int camrtc_cert_load_pem_files(const char *cert_path, const char *key_path, camrtc_cert *out);
+
 /* "AB:CD:..." uppercase SHA-256 fingerprint of a DER certificate into out
  * (outsz >= CAMRTC_CERT_FINGERPRINT_SIZE). Returns CAMRTC_OK, CAMRTC_EINVAL
  * or CAMRTC_ECRYPTO. */

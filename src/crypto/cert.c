@@ -292,3 +292,103 @@ int camrtc_cert_fingerprint_sha256(const uint8_t *der, size_t len, char *out, si
     *p = '\0';
     return CAMRTC_OK;
 }
+
+/* ---- a DTLS certificate kept in PEM files ---------------------------------------- */
+
+static int dup_bytes(const uint8_t *p, size_t n, uint8_t **out, size_t *out_len)
+{
+    *out = malloc(n);
+    if (!*out)
+        return CAMRTC_ENOMEM;
+    memcpy(*out, p, n);
+    *out_len = n;
+    return CAMRTC_OK;
+}
+
+int camrtc_cert_from_pem(const char *cert_pem, const char *key_pem, camrtc_cert *out)
+{
+    if (!out)
+        return CAMRTC_EINVAL;
+    memset(out, 0, sizeof *out);
+    if (!cert_pem || !key_pem)
+        return CAMRTC_EINVAL;
+    mbedtls_x509_crt crt;
+    mbedtls_pk_context key;
+    mbedtls_x509_crt_init(&crt);
+    mbedtls_pk_init(&key);
+    uint8_t *buf = NULL;
+    int rc = CAMRTC_OK;
+    /* mbedtls wants the terminating NUL counted for PEM input. */
+    if (mbedtls_x509_crt_parse(&crt, (const unsigned char *)cert_pem, strlen(cert_pem) + 1) < 0 ||
+        crt.raw.len == 0 ||
+        mbedtls_pk_parse_key(&key, (const unsigned char *)key_pem, strlen(key_pem) + 1, NULL, 0) != 0 ||
+        mbedtls_pk_check_pair(&crt.pk, &key) != 0)
+        rc = CAMRTC_EINVAL;
+    if (rc == CAMRTC_OK)
+        rc = dup_bytes(crt.raw.p, crt.raw.len, &out->cert_der, &out->cert_len);
+    if (rc == CAMRTC_OK && !(buf = malloc(CERT_BUF_SIZE)))
+        rc = CAMRTC_ENOMEM;
+    if (rc == CAMRTC_OK) {
+        /* Re-encode the key as DER (mbedtls writes at the end of the buffer). */
+        int n = mbedtls_pk_write_key_der(&key, buf, CERT_BUF_SIZE);
+        rc = n > 0 ? dup_bytes(buf + CERT_BUF_SIZE - (size_t)n, (size_t)n, &out->key_der, &out->key_len)
+                   : CAMRTC_ECRYPTO;
+    }
+    if (buf) {
+        mbedtls_platform_zeroize(buf, CERT_BUF_SIZE);
+        free(buf);
+    }
+    mbedtls_pk_free(&key);
+    mbedtls_x509_crt_free(&crt);
+    if (rc < 0)
+        camrtc_cert_free(out);
+    return rc;
+}
+
+#define CERT_PEM_FILE_MAX 65536
+
+/* The whole of a small file, NUL-terminated, in *out (caller frees). */
+static int read_small_file(const char *path, char **out)
+{
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return CAMRTC_EIO;
+    char *buf = malloc(CERT_PEM_FILE_MAX + 1);
+    if (!buf) {
+        fclose(f);
+        return CAMRTC_ENOMEM;
+    }
+    size_t n = fread(buf, 1, CERT_PEM_FILE_MAX + 1, f);
+    int err = ferror(f);
+    fclose(f);
+    if (err || n > CERT_PEM_FILE_MAX) {
+        mbedtls_platform_zeroize(buf, n < CERT_PEM_FILE_MAX + 1 ? n : CERT_PEM_FILE_MAX + 1);
+        free(buf);
+        return err ? CAMRTC_EIO : CAMRTC_ETOOBIG;
+    }
+    buf[n] = '\0';
+    *out = buf;
+    return CAMRTC_OK;
+}
+
+int camrtc_cert_load_pem_files(const char *cert_path, const char *key_path, camrtc_cert *out)
+{
+    if (!out)
+        return CAMRTC_EINVAL;
+    memset(out, 0, sizeof *out);
+    if (!cert_path || !key_path)
+        return CAMRTC_EINVAL;
+    char *cert_pem = NULL, *key_pem = NULL;
+    int rc = read_small_file(cert_path, &cert_pem);
+    if (rc == CAMRTC_OK)
+        rc = read_small_file(key_path, &key_pem);
+    if (rc == CAMRTC_OK)
+        rc = camrtc_cert_from_pem(cert_pem, key_pem, out);
+    free(cert_pem);
+    if (key_pem) {
+        mbedtls_platform_zeroize(key_pem, strlen(key_pem));
+        free(key_pem);
+    }
+    return rc;
+}
