@@ -1,0 +1,102 @@
+/* Internals of the peer connection (src/pc), shared by its files and by white-box tests. */
+#ifndef CAMRTC_PC_INT_H
+#define CAMRTC_PC_INT_H
+
+#include "camrtc/dtls.h"
+#include "camrtc/pc.h"
+#include "camrtc/rtp.h"
+#include "camrtc/sdp.h"
+#include "camrtc/srtp.h"
+
+/* One RTP packet's largest size on our side: MTU bound plus slack for received packets. */
+#define PC_PKT_MAX 1500
+/* RTCP compound packets we build (SR/RR + SDES, NACK, PLI) stay under this. */
+#define PC_RTCP_MAX 1200
+/* NACKed sequence numbers handled from one feedback packet, and sent in one NACK. */
+#define PC_NACK_MAX 256
+
+struct camrtc_pc {
+    camrtc_pc_config cfg;
+    camrtc_pc_io io;
+    void *user;
+    char cname[64];
+    camrtc_pc_state state;
+    camrtc_time_us now;               /* the time of the call being served (for callbacks) */
+
+    camrtc_ice_agent *ice;
+    camrtc_ice_state ice_state;
+    bool gathering;
+
+    uint8_t fingerprint[32];          /* ours */
+    camrtc_sdp *offer;                /* ours (RECEIVER) or theirs (SENDER) */
+    camrtc_sdp *answer;               /* theirs (RECEIVER) or ours (SENDER) */
+    camrtc_sdp_negotiated neg;
+    bool negotiated;
+
+    camrtc_dtls *dtls;
+    bool dtls_client;
+    camrtc_srtp *srtp_tx, *srtp_rx;   /* keyed once DTLS is connected */
+
+    /* Sender. */
+    uint32_t ssrc;                    /* ours (also the sender SSRC of our feedback) */
+    uint16_t seq;
+    uint32_t ts_offset;
+    uint32_t last_ts;                 /* RTP timestamp of the last packet sent */
+    camrtc_time_us last_ts_at;        /* and when */
+    bool sent_any;
+    bool need_keyframe;               /* drop until an IDR access unit starts */
+    camrtc_rtp_history *history;
+    camrtc_pc_packets own;            /* for camrtc_pc_send_nal */
+    uint32_t sr_packets, sr_octets;   /* RFC 3550 SR sender's counts */
+    camrtc_time_us next_report;       /* SR or RR */
+
+    /* Receiver. */
+    camrtc_jitter *jitter;
+    camrtc_h264_depack *depack;
+    uint32_t remote_ssrc;
+    bool got_rtp;
+    uint32_t base_ext_seq;
+    uint64_t expected_prior, received_prior;
+    uint32_t lsr;                     /* middle bits of the last SR's NTP time */
+    camrtc_time_us lsr_at;            /* when it arrived; 0 = none yet */
+    double jitter_est;                /* RFC 3550 A.8 interarrival jitter, timestamp units */
+    int64_t last_transit;
+    bool have_transit;
+    camrtc_time_us last_pli;
+    bool pli_sent_once;
+
+    uint8_t scratch[PC_PKT_MAX + CAMRTC_SRTP_MAX_OVERHEAD];   /* received packets */
+    uint8_t txbuf[PC_PKT_MAX + CAMRTC_SRTP_MAX_OVERHEAD];     /* sent RTP packets */
+    camrtc_pc_stats st;
+};
+
+/* pc.c */
+void pc_set_state(camrtc_pc *pc, camrtc_pc_state s, int error);
+void pc_emit(camrtc_pc *pc, const camrtc_pc_event *ev);
+/* One datagram from the selected pair (after ICE): the RFC 7983 demultiplexer. Also the
+ * entry point of the fuzz target. */
+void pc_handle_data(camrtc_pc *pc, camrtc_time_us now, const uint8_t *data, size_t len);
+/* Key SRTP as a finished DTLS handshake would (tests and fuzzing use it directly). */
+int pc_install_keys(camrtc_pc *pc, const camrtc_srtp_keying *k, bool local_is_client);
+
+/* pc_send.c */
+int pc_send_init(camrtc_pc *pc);
+void pc_send_free(camrtc_pc *pc);
+/* Protect and send an RTCP compound (copied; len <= PC_RTCP_MAX). */
+void pc_send_rtcp(camrtc_pc *pc, const uint8_t *pkt, size_t len);
+void pc_send_report_sr(camrtc_pc *pc, camrtc_time_us now);
+void pc_on_nack(camrtc_pc *pc, camrtc_time_us now, const camrtc_rtcp_packet *p);
+void pc_on_rr_block(camrtc_pc *pc, camrtc_time_us now, const camrtc_rtcp_rb *rb);
+/* NTP-format time (32.32) from our monotonic microseconds: only differences matter. */
+uint64_t pc_ntp(camrtc_time_us now);
+
+/* pc_recv.c */
+int pc_recv_init(camrtc_pc *pc);
+void pc_recv_free(camrtc_pc *pc);
+void pc_on_rtp(camrtc_pc *pc, camrtc_time_us now, uint8_t *pkt, size_t len);
+void pc_recv_timeout(camrtc_pc *pc, camrtc_time_us now);
+void pc_send_report_rr(camrtc_pc *pc, camrtc_time_us now);
+void pc_on_sr(camrtc_pc *pc, camrtc_time_us now, const camrtc_rtcp_packet *p);
+camrtc_time_us pc_recv_next_timeout(const camrtc_pc *pc);
+
+#endif

@@ -1,0 +1,277 @@
+/* The sending side of a peer connection: packet lists made once per NAL unit, the
+ * per-connection RTP header, NACK history, SRTP and the RTCP a sender handles and sends
+ * (RFC 3550 section 6.4.1 SR, RFC 4585 generic NACK). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "camrtc/error.h"
+#include "pc_int.h"
+
+/* ---- packet lists (shared by every pc a NAL goes to) ----------------------------------- */
+
+int camrtc_pc_packets_init(camrtc_pc_packets *l, size_t mtu)
+{
+    memset(l, 0, sizeof *l);
+    camrtc_h264_pack_config pc;
+    camrtc_h264_pack_config_default(&pc);
+    if (mtu)
+        pc.mtu = mtu;
+    if (pc.mtu > PC_PKT_MAX)
+        return CAMRTC_EINVAL;
+    int rc = camrtc_h264_pack_init(&l->packer, &pc);
+    if (rc != CAMRTC_OK)
+        return rc;
+    l->header_room = pc.header_room;
+    l->stride = pc.header_room + camrtc_h264_pack_payload_max(&l->packer);
+    return CAMRTC_OK;
+}
+
+void camrtc_pc_packets_free(camrtc_pc_packets *l)
+{
+    free(l->mem);
+    free(l->pkt);
+    l->mem = NULL;
+    l->pkt = NULL;
+    l->n = l->cap = 0;
+}
+
+/* Room for one more packet: the list grows to the largest NAL seen, then stays. */
+static int packets_grow(camrtc_pc_packets *l)
+{
+    if (l->n < l->cap)
+        return CAMRTC_OK;
+    if (l->cap >= CAMRTC_PC_MAX_PACKETS_PER_NAL)
+        return CAMRTC_ETOOBIG;
+    size_t cap = l->cap ? l->cap * 2 : 16;
+    uint8_t *mem = realloc(l->mem, cap * l->stride);
+    if (!mem)
+        return CAMRTC_ENOMEM;
+    l->mem = mem;
+    camrtc_pc_packet *pkt = realloc(l->pkt, cap * sizeof *pkt);
+    if (!pkt)
+        return CAMRTC_ENOMEM;
+    l->pkt = pkt;
+    l->cap = cap;
+    for (size_t i = 0; i < cap; i++)   /* mem may have moved */
+        l->pkt[i].buf = l->mem + i * l->stride;
+    return CAMRTC_OK;
+}
+
+int camrtc_pc_packetize(camrtc_pc_packets *l, const camrtc_nal *nal)
+{
+    l->n = 0;
+    int rc = camrtc_h264_pack_push(&l->packer, nal);
+    if (rc != CAMRTC_OK)
+        return rc;
+    for (;;) {
+        rc = packets_grow(l);
+        if (rc != CAMRTC_OK) {
+            /* Drain what is left so the packer accepts the next NAL. */
+            uint8_t tmp[PC_PKT_MAX];
+            camrtc_h264_pkt_info skip;
+            while (camrtc_h264_pack_next(&l->packer, tmp, sizeof tmp, &skip) == 1) {
+            }
+            l->n = 0;
+            return rc;
+        }
+        camrtc_pc_packet *p = &l->pkt[l->n];
+        camrtc_h264_pkt_info info;
+        rc = camrtc_h264_pack_next(&l->packer, p->buf, l->stride, &info);
+        if (rc <= 0)
+            return rc;
+        p->payload_len = info.payload_len;
+        p->rtp_ts = info.rtp_ts;
+        p->marker = info.marker;
+        p->keyframe = info.keyframe;
+        p->first_of_frame = !l->frame_open || info.frame_id != l->frame_id;
+        l->frame_open = !info.marker;
+        l->frame_id = info.frame_id;
+        l->n++;
+    }
+}
+
+/* ---- per connection -------------------------------------------------------------------- */
+
+int pc_send_init(camrtc_pc *pc)
+{
+    pc->history = camrtc_rtp_history_new(&pc->cfg.history);
+    if (!pc->history)
+        return CAMRTC_ENOMEM;
+    return camrtc_pc_packets_init(&pc->own, pc->cfg.mtu);
+}
+
+void pc_send_free(camrtc_pc *pc)
+{
+    camrtc_rtp_history_free(pc->history);
+    pc->history = NULL;
+    camrtc_pc_packets_free(&pc->own);
+}
+
+uint64_t pc_ntp(camrtc_time_us now)
+{
+    /* Seconds since 1900 of the monotonic clock's zero are unknown; a fixed offset keeps
+     * LSR away from 0 (which means "no SR yet"). Only differences are ever used. */
+    uint64_t sec = now / 1000000u + 0x83AA7E80u;
+    uint64_t frac = ((now % 1000000u) << 32) / 1000000u;
+    return (sec << 32) | frac;
+}
+
+/* Protect pc->txbuf[0..len) and hand it to ICE. */
+static int send_txbuf(camrtc_pc *pc, camrtc_time_us now, size_t len)
+{
+    int n = camrtc_srtp_protect(pc->srtp_tx, pc->txbuf, len, sizeof pc->txbuf);
+    if (n < 0)
+        return n;
+    return camrtc_ice_send(pc->ice, now, pc->txbuf, (size_t)n);
+}
+
+void pc_send_rtcp(camrtc_pc *pc, const uint8_t *pkt, size_t len)
+{
+    uint8_t b[PC_RTCP_MAX + CAMRTC_SRTP_MAX_OVERHEAD];
+    if (!pc->srtp_tx || len > PC_RTCP_MAX)
+        return;
+    memcpy(b, pkt, len);
+    int n = camrtc_srtp_protect_rtcp(pc->srtp_tx, b, len, sizeof b);
+    if (n > 0)
+        camrtc_ice_send(pc->ice, pc->now, b, (size_t)n);
+}
+
+/* The first packet to send: all of them, or while a keyframe is awaited the first packet
+ * of an IDR access unit; l->n when there is none. */
+static size_t first_to_send(camrtc_pc *pc, const camrtc_pc_packets *l)
+{
+    if (!pc->need_keyframe)
+        return 0;
+    for (size_t i = 0; i < l->n; i++) {
+        if (l->pkt[i].first_of_frame && l->pkt[i].keyframe) {
+            pc->need_keyframe = false;
+            return i;
+        }
+    }
+    return l->n;
+}
+
+int camrtc_pc_send_packets(camrtc_pc *pc, camrtc_time_us now, const camrtc_pc_packets *l)
+{
+    if (pc->cfg.role != CAMRTC_PC_SENDER)
+        return CAMRTC_ESTATE;
+    pc->now = now;
+    if (l->n == 0)
+        return 0;
+    if (!pc->srtp_tx || pc->state != CAMRTC_PC_CONNECTED) {
+        pc->st.nals_dropped_not_ready++;
+        return 0;
+    }
+    size_t i = first_to_send(pc, l);
+    if (i == l->n) {
+        pc->st.nals_dropped_wait_key++;
+        return 0;
+    }
+    int sent = 0;
+    for (; i < l->n; i++) {
+        const camrtc_pc_packet *p = &l->pkt[i];
+        camrtc_rtp_header h;
+        memset(&h, 0, sizeof h);
+        h.marker = p->marker;
+        h.pt = pc->neg.video_pt;
+        h.seq = pc->seq;
+        h.ts = p->rtp_ts + pc->ts_offset;
+        h.ssrc = pc->ssrc;
+        int hl = camrtc_rtp_write_header(&h, pc->txbuf, sizeof pc->txbuf);
+        if (hl < 0 || (size_t)hl + p->payload_len > PC_PKT_MAX)
+            return hl < 0 ? hl : CAMRTC_ETOOBIG;
+        memcpy(pc->txbuf + hl, p->buf + l->header_room, p->payload_len);
+        size_t len = (size_t)hl + p->payload_len;
+        camrtc_rtp_history_put(pc->history, now, pc->seq, pc->txbuf, len);
+        pc->seq++;
+        if (send_txbuf(pc, now, len) < 0)
+            continue;   /* SRTP or ICE refused: counted by them; the history has it for NACK */
+        sent++;
+        pc->st.packets_sent++;
+        pc->st.bytes_sent += p->payload_len;
+        pc->st.header_bytes_sent += (uint64_t)hl;
+        pc->sr_packets++;
+        pc->sr_octets += (uint32_t)p->payload_len;
+        pc->last_ts = h.ts;
+        pc->last_ts_at = now;
+        pc->sent_any = true;
+        if (p->marker) {
+            pc->st.frames_sent++;
+            if (p->keyframe)
+                pc->st.key_frames_sent++;
+        }
+    }
+    return sent;
+}
+
+int camrtc_pc_send_nal(camrtc_pc *pc, camrtc_time_us now, const camrtc_nal *nal)
+{
+    if (pc->cfg.role != CAMRTC_PC_SENDER)
+        return CAMRTC_ESTATE;
+    int rc = camrtc_pc_packetize(&pc->own, nal);
+    if (rc != CAMRTC_OK)
+        return rc;
+    return camrtc_pc_send_packets(pc, now, &pc->own);
+}
+
+/* ---- RTCP a sender handles --------------------------------------------------------------- */
+
+/* Generic NACK (RFC 4585 section 6.2.1): resend the very packet from the history. */
+void pc_on_nack(camrtc_pc *pc, camrtc_time_us now, const camrtc_rtcp_packet *p)
+{
+    if (!pc->history || !pc->srtp_tx)
+        return;
+    uint16_t seqs[PC_NACK_MAX];
+    size_t n = camrtc_rtcp_nack_seqs(p, seqs, PC_NACK_MAX);
+    if (n > PC_NACK_MAX)
+        n = PC_NACK_MAX;
+    pc->st.nack_count++;
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *pkt;
+        size_t len;
+        pc->st.nack_seqs++;
+        if (camrtc_rtp_history_get(pc->history, now, seqs[i], &pkt, &len) != CAMRTC_OK ||
+            len > PC_PKT_MAX) {
+            pc->st.nack_misses++;
+            continue;
+        }
+        memcpy(pc->txbuf, pkt, len);
+        if (send_txbuf(pc, now, len) >= 0) {
+            pc->st.retransmitted_packets_sent++;
+            pc->st.retransmitted_bytes_sent += len;
+        }
+    }
+}
+
+/* A report block about our stream (RFC 3550 section 6.4.1): loss and round-trip time. */
+void pc_on_rr_block(camrtc_pc *pc, camrtc_time_us now, const camrtc_rtcp_rb *rb)
+{
+    if (rb->ssrc != pc->ssrc)
+        return;
+    pc->st.fraction_lost = rb->fraction_lost;
+    pc->st.remote_packets_lost = rb->cumulative_lost;
+    int64_t rtt = camrtc_rtcp_rtt_us(camrtc_rtcp_ntp_mid(pc_ntp(now)), rb->lsr, rb->dlsr);
+    /* An LSR that is not one of our SRs gives nonsense: keep plausible values only. */
+    if (rtt >= 0 && rtt < (int64_t)CAMRTC_SEC(30))
+        pc->st.round_trip_time = rtt > 0 ? (camrtc_time_us)rtt : 1;
+}
+
+/* SR + SDES CNAME, the compound RFC 3550 section 6.1 asks for. */
+void pc_send_report_sr(camrtc_pc *pc, camrtc_time_us now)
+{
+    uint8_t b[PC_RTCP_MAX];
+    /* The RTP time that corresponds to now (RFC 3550 section 6.4.1): the last timestamp
+     * sent, moved on by the 90 kHz clock since. */
+    uint32_t ts = pc->last_ts + (uint32_t)((now - pc->last_ts_at) * 9u / 100u);
+    camrtc_rtcp_sr_info info = {
+        .ntp = pc_ntp(now), .rtp_ts = ts, .packet_count = pc->sr_packets, .octet_count = pc->sr_octets,
+    };
+    int n = camrtc_rtcp_write_sr(b, sizeof b, pc->ssrc, &info, NULL, 0);
+    if (n < 0)
+        return;
+    int m = camrtc_rtcp_write_sdes_cname(b + n, sizeof b - (size_t)n, pc->ssrc, pc->cname);
+    if (m < 0)
+        return;
+    pc_send_rtcp(pc, b, (size_t)(n + m));
+    pc->st.sr_sent++;
+}

@@ -1,0 +1,393 @@
+/* The peer connection without a network: SDP glue between a viewer and a master, the
+ * RFC 7983 demultiplexer's decisions and counters, the shared packet list (fan-out), the
+ * receive path fed with SRTP packets protected here, RTCP feedback at the sender, and
+ * the keyframe-first rule. SRTP is keyed directly (pc_install_keys) as a finished DTLS
+ * handshake would; whole connections over the simulated network are in test_pc_sim.c. */
+#include "check.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "camrtc/error.h"
+#include "camrtc/srtp.h"
+#include "pc/pc_int.h"
+
+typedef struct peer {
+    camrtc_rng rng;
+    camrtc_cert cert;
+    camrtc_pc *pc;
+    unsigned keyframe_wanted, frames, decodable, candidates;
+    uint8_t last_frame[8192];
+    size_t last_len;
+} peer;
+
+static void on_event(void *user, const camrtc_pc_event *ev)
+{
+    peer *p = user;
+    if (ev->type == CAMRTC_PC_EV_KEYFRAME_WANTED)
+        p->keyframe_wanted++;
+    if (ev->type == CAMRTC_PC_EV_CANDIDATE)
+        p->candidates++;
+    if (ev->type == CAMRTC_PC_EV_FRAME) {
+        p->frames++;
+        if (ev->frame->decodable)
+            p->decodable++;
+        p->last_len = ev->frame->len < sizeof p->last_frame ? ev->frame->len : sizeof p->last_frame;
+        memcpy(p->last_frame, ev->frame->data, p->last_len);
+    }
+}
+
+static const camrtc_pc_io io = {.event = on_event};
+
+static int peer_init(peer *p, camrtc_pc_role role, uint64_t seed)
+{
+    memset(p, 0, sizeof *p);
+    if (camrtc_rng_init_seed(&p->rng, seed) < 0)
+        return CAMRTC_EINTERNAL;
+    int rc = camrtc_cert_self_signed(role == CAMRTC_PC_SENDER ? "master" : "viewer", 30, &p->rng, &p->cert);
+    if (rc != CAMRTC_OK)
+        return rc;
+    camrtc_pc_config cfg = {.role = role, .cert = &p->cert, .rng = &p->rng};
+    rc = camrtc_pc_new(&p->pc, &cfg, &io, p);
+    if (rc == CAMRTC_OK) {
+        camrtc_addr a;
+        camrtc_addr_parse(&a, role == CAMRTC_PC_SENDER ? "10.0.0.1" : "10.0.0.2", 5000);
+        rc = camrtc_pc_add_host(p->pc, 1000, 0, &a);
+    }
+    return rc < 0 ? rc : CAMRTC_OK;
+}
+
+static void peer_free(peer *p)
+{
+    camrtc_pc_free(p->pc);
+    camrtc_cert_free(&p->cert);
+    camrtc_rng_free(&p->rng);
+}
+
+/* Viewer offers, master answers, viewer accepts: both negotiated, nothing sent. */
+static int negotiate(peer *m, peer *v)
+{
+    camrtc_buf offer, answer;
+    camrtc_buf_init(&offer, 0, 4096);
+    camrtc_buf_init(&answer, 0, 4096);
+    char reason[128] = "";
+    int rc = camrtc_pc_create_offer(v->pc, 1000, &offer);
+    if (rc == CAMRTC_OK)
+        rc = camrtc_pc_answer_offer(m->pc, 1000, (const char *)camrtc_buf_data(&offer), offer.len, &answer,
+                                    reason, sizeof reason);
+    if (rc == CAMRTC_OK)
+        rc = camrtc_pc_set_answer(v->pc, 1000, (const char *)camrtc_buf_data(&answer), answer.len, reason,
+                                  sizeof reason);
+    if (rc != CAMRTC_OK)
+        fprintf(stderr, "negotiate: %s (%s)\n", camrtc_strerror(rc), reason);
+    camrtc_buf_free(&offer);
+    camrtc_buf_free(&answer);
+    return rc;
+}
+
+static camrtc_srtp_keying test_keys(void)
+{
+    camrtc_srtp_keying k = {.profile = CAMRTC_SRTP_AES128_CM_SHA1_80, .key_len = 16, .salt_len = 14};
+    for (int i = 0; i < 16; i++) {
+        k.client_key[i] = (uint8_t)(i + 1);
+        k.server_key[i] = (uint8_t)(0x80 + i);
+    }
+    for (int i = 0; i < 14; i++) {
+        k.client_salt[i] = (uint8_t)(0x40 + i);
+        k.server_salt[i] = (uint8_t)(0xc0 + i);
+    }
+    return k;
+}
+
+TEST(sdp_glue_negotiates_h264_and_roles)
+{
+    peer m, v;
+    CHECK_EQ_INT(peer_init(&m, CAMRTC_PC_SENDER, 1), CAMRTC_OK);
+    CHECK_EQ_INT(peer_init(&v, CAMRTC_PC_RECEIVER, 2), CAMRTC_OK);
+    CHECK_EQ_INT(camrtc_pc_payload_type(m.pc), -1);
+    CHECK_EQ_INT(negotiate(&m, &v), CAMRTC_OK);
+    CHECK(camrtc_pc_payload_type(m.pc) >= 96);
+    CHECK_EQ_INT(camrtc_pc_payload_type(m.pc), camrtc_pc_payload_type(v.pc));
+    /* The master answers active (DTLS client), the viewer is server; the offerer controls ICE. */
+    CHECK(m.pc->dtls_client);
+    CHECK(!v.pc->dtls_client);
+    CHECK(camrtc_ice_is_controlling(camrtc_pc_ice(v.pc)));
+    CHECK(!camrtc_ice_is_controlling(camrtc_pc_ice(m.pc)));
+    CHECK_EQ_INT(camrtc_pc_get_state(m.pc), CAMRTC_PC_CONNECTING);
+    CHECK_EQ_INT(camrtc_pc_get_state(v.pc), CAMRTC_PC_CONNECTING);
+    CHECK(m.candidates >= 1 && v.candidates >= 1);   /* host candidates trickled */
+    /* Wrong order and twice are refused. */
+    camrtc_buf b;
+    camrtc_buf_init(&b, 0, 4096);
+    CHECK_EQ_INT(camrtc_pc_create_offer(m.pc, 1000, &b), CAMRTC_ESTATE);
+    CHECK_EQ_INT(camrtc_pc_create_offer(v.pc, 1000, &b), CAMRTC_ESTATE);
+    camrtc_buf_free(&b);
+    peer_free(&m);
+    peer_free(&v);
+}
+
+TEST(bad_sdp_is_refused_and_counted)
+{
+    peer m, v;
+    CHECK_EQ_INT(peer_init(&m, CAMRTC_PC_SENDER, 3), CAMRTC_OK);
+    CHECK_EQ_INT(peer_init(&v, CAMRTC_PC_RECEIVER, 4), CAMRTC_OK);
+    camrtc_buf b;
+    camrtc_buf_init(&b, 0, 4096);
+    char reason[128] = "";
+    static const char junk[] = "v=0\r\nthis is not sdp\r\n";
+    CHECK_EQ_INT(camrtc_pc_answer_offer(m.pc, 1000, junk, strlen(junk), &b, reason, sizeof reason),
+                 CAMRTC_EPROTO);
+    CHECK(reason[0] != '\0');
+    /* Well-formed but no video we can send. */
+    static const char audio_only[] =
+        "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\n"
+        "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=rtcp-mux\r\n"
+        "a=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuvwx\r\na=setup:actpass\r\n"
+        "a=fingerprint:sha-256 "
+        "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF\r\n"
+        "a=rtpmap:111 opus/48000/2\r\n";
+    CHECK_EQ_INT(camrtc_pc_answer_offer(m.pc, 1000, audio_only, strlen(audio_only), &b, reason, sizeof reason),
+                 CAMRTC_EUNSUPPORTED);
+    /* An answer before an offer; then a junk answer. */
+    CHECK_EQ_INT(camrtc_pc_set_answer(v.pc, 1000, junk, strlen(junk), reason, sizeof reason), CAMRTC_ESTATE);
+    camrtc_buf_reset(&b);
+    CHECK_EQ_INT(camrtc_pc_create_offer(v.pc, 1000, &b), CAMRTC_OK);
+    CHECK_EQ_INT(camrtc_pc_set_answer(v.pc, 1000, junk, strlen(junk), reason, sizeof reason), CAMRTC_EPROTO);
+    camrtc_pc_stats ms, vs;
+    camrtc_pc_get_stats(m.pc, &ms);
+    camrtc_pc_get_stats(v.pc, &vs);
+    CHECK_EQ_INT(ms.sdp_errors, 2);
+    CHECK_EQ_INT(vs.sdp_errors, 1);
+    CHECK_EQ_INT(camrtc_pc_get_state(m.pc), CAMRTC_PC_NEW);
+    /* Bad trickled candidates are counted too. */
+    CHECK(camrtc_pc_add_remote_candidate(v.pc, 1000, "candidate:garbage") < 0);
+    camrtc_pc_get_stats(v.pc, &vs);
+    CHECK_EQ_INT(vs.bad_candidates, 1);
+    camrtc_buf_free(&b);
+    peer_free(&m);
+    peer_free(&v);
+}
+
+TEST(demux_sends_each_class_to_its_counter)
+{
+    peer v;
+    CHECK_EQ_INT(peer_init(&v, CAMRTC_PC_RECEIVER, 5), CAMRTC_OK);
+    camrtc_pc_stats s;
+    /* No DTLS endpoint yet (no answer): DTLS dropped and counted. */
+    static const uint8_t dtls[] = {22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    pc_handle_data(v.pc, 2000, dtls, sizeof dtls);
+    camrtc_pc_get_stats(v.pc, &s);
+    CHECK_EQ_INT(s.dropped_dtls, 1);
+    /* RTP before keys, an unknown first byte, an empty datagram: demux drops. */
+    uint8_t rtp[20] = {0x80, 102};
+    pc_handle_data(v.pc, 2000, rtp, sizeof rtp);
+    static const uint8_t other[] = {0xff, 1, 2, 3};
+    pc_handle_data(v.pc, 2000, other, sizeof other);
+    pc_handle_data(v.pc, 2000, other, 0);
+    static const uint8_t zrtp[] = {16, 0, 0, 0};
+    pc_handle_data(v.pc, 2000, zrtp, sizeof zrtp);
+    camrtc_pc_get_stats(v.pc, &s);
+    CHECK_EQ_INT(s.dropped_demux, 4);
+    /* With keys: RTP and RTCP go to SRTP, which rejects unauthenticated bytes. */
+    camrtc_srtp_keying k = test_keys();
+    CHECK_EQ_INT(pc_install_keys(v.pc, &k, false), CAMRTC_OK);
+    pc_handle_data(v.pc, 2000, rtp, sizeof rtp);
+    uint8_t rtcp[24] = {0x81, 201, 0, 5};
+    pc_handle_data(v.pc, 2000, rtcp, sizeof rtcp);
+    camrtc_pc_get_stats(v.pc, &s);
+    CHECK_EQ_INT(s.srtp_errors, 2);
+    CHECK_EQ_INT(s.dropped_demux, 4);
+    peer_free(&v);
+}
+
+TEST(packet_list_is_shared_and_flags_frames)
+{
+    camrtc_pc_packets l;
+    CHECK_EQ_INT(camrtc_pc_packets_init(&l, 0), CAMRTC_OK);
+    static const uint8_t sps[] = {0x67, 0x42, 0xe0, 0x1f, 0xda};
+    static const uint8_t pps[] = {0x68, 0xce, 0x3c, 0x80};
+    uint8_t idr[3000];
+    idr[0] = 0x65;
+    for (size_t i = 1; i < sizeof idr; i++)
+        idr[i] = (uint8_t)(i | 1);
+    camrtc_nal n = {.data = sps, .len = sizeof sps, .type = 7, .keyframe = true, .rtp_ts = 9000};
+    CHECK_EQ_INT(camrtc_pc_packetize(&l, &n), CAMRTC_OK);
+    CHECK_EQ_INT(l.n, 0);   /* held for the STAP-A */
+    n = (camrtc_nal){.data = pps, .len = sizeof pps, .type = 8, .keyframe = true, .rtp_ts = 9000};
+    CHECK_EQ_INT(camrtc_pc_packetize(&l, &n), CAMRTC_OK);
+    n = (camrtc_nal){.data = idr, .len = sizeof idr, .type = 5, .keyframe = true, .last_of_frame = true,
+                     .rtp_ts = 9000};
+    CHECK_EQ_INT(camrtc_pc_packetize(&l, &n), CAMRTC_OK);
+    CHECK_EQ_INT(l.n, 4);   /* STAP-A + three FU-A fragments */
+    CHECK(l.pkt[0].first_of_frame && l.pkt[0].keyframe);
+    CHECK_EQ_INT(l.pkt[0].buf[l.header_room] & 0x1f, CAMRTC_H264_NAL_STAP_A);
+    CHECK_EQ_INT(l.pkt[1].buf[l.header_room] & 0x1f, CAMRTC_H264_NAL_FU_A);
+    CHECK(!l.pkt[1].first_of_frame && !l.pkt[2].marker);
+    CHECK(l.pkt[3].marker);
+    for (size_t i = 0; i < l.n; i++) {
+        CHECK_EQ_INT(l.pkt[i].rtp_ts, 9000);
+        CHECK(l.header_room + l.pkt[i].payload_len + 16 <= 1200);
+    }
+    /* The next frame starts again. */
+    static const uint8_t p1[] = {0x41, 0x9a, 0x02};
+    n = (camrtc_nal){.data = p1, .len = sizeof p1, .type = 1, .last_of_frame = true, .rtp_ts = 12000};
+    CHECK_EQ_INT(camrtc_pc_packetize(&l, &n), CAMRTC_OK);
+    CHECK_EQ_INT(l.n, 1);
+    CHECK(l.pkt[0].first_of_frame && !l.pkt[0].keyframe && l.pkt[0].marker);
+    camrtc_pc_packets_free(&l);
+}
+
+/* Protect an RTP packet as the master would, for the viewer (keys: we are the client). */
+static size_t protect_rtp(camrtc_srtp *tx, uint8_t *out, size_t cap, int pt, uint16_t seq, uint32_t ts,
+                          bool marker, const uint8_t *payload, size_t len)
+{
+    camrtc_rtp_header h;
+    memset(&h, 0, sizeof h);
+    h.pt = (uint8_t)pt;
+    h.seq = seq;
+    h.ts = ts;
+    h.ssrc = 0x1234;
+    h.marker = marker;
+    int hl = camrtc_rtp_write_header(&h, out, cap);
+    memcpy(out + hl, payload, len);
+    int n = camrtc_srtp_protect(tx, out, (size_t)hl + len, cap);
+    return n > 0 ? (size_t)n : 0;
+}
+
+TEST(receive_path_turns_srtp_into_frames)
+{
+    peer m, v;
+    CHECK_EQ_INT(peer_init(&m, CAMRTC_PC_SENDER, 6), CAMRTC_OK);
+    CHECK_EQ_INT(peer_init(&v, CAMRTC_PC_RECEIVER, 7), CAMRTC_OK);
+    CHECK_EQ_INT(negotiate(&m, &v), CAMRTC_OK);
+    camrtc_srtp_keying k = test_keys();
+    CHECK_EQ_INT(pc_install_keys(v.pc, &k, false), CAMRTC_OK);
+    camrtc_srtp *tx = NULL;
+    CHECK_EQ_INT(camrtc_srtp_new(&tx, &k, true, CAMRTC_SRTP_SEND, NULL), CAMRTC_OK);
+    int pt = camrtc_pc_payload_type(v.pc);
+    /* One IDR frame as a single NAL unit packet (first_mb_in_slice 0: ue(v) "1"). */
+    static const uint8_t idr[] = {0x65, 0x88, 0x84, 0x21, 0x43};
+    uint8_t pkt[256];
+    size_t n = protect_rtp(tx, pkt, sizeof pkt, pt, 100, 90000, true, idr, sizeof idr);
+    CHECK(n > 0);
+    pc_handle_data(v.pc, 2000, pkt, n);
+    CHECK_EQ_INT(v.frames, 1);
+    CHECK_EQ_INT(v.decodable, 1);
+    CHECK_EQ_INT(v.last_len, 4 + sizeof idr);
+    CHECK_EQ_MEM(v.last_frame + 4, idr, sizeof idr);
+    /* A replay of the same packet is an SRTP error; a wrong payload type is dropped. */
+    pc_handle_data(v.pc, 2000, pkt, n);
+    n = protect_rtp(tx, pkt, sizeof pkt, pt + 1 == 128 ? 0 : pt + 1, 101, 93000, true, idr, sizeof idr);
+    pc_handle_data(v.pc, 2000, pkt, n);
+    camrtc_pc_stats s;
+    camrtc_pc_get_stats(v.pc, &s);
+    CHECK_EQ_INT(s.srtp_errors, 1);
+    CHECK_EQ_INT(s.rtp_wrong_pt, 1);
+    CHECK_EQ_INT(s.frames_received, 1);
+    CHECK_EQ_INT(s.packets_received, 1);
+    /* Packet 101 was never delivered (wrong pt), 102 arrives: a hole that is NACKed.
+     * The NACK goes nowhere (no ICE pair) but is counted. */
+    n = protect_rtp(tx, pkt, sizeof pkt, pt, 102, 96000, true, idr, sizeof idr);
+    pc_handle_data(v.pc, 3000, pkt, n);
+    camrtc_pc_handle_timeout(v.pc, CAMRTC_MS(200));
+    camrtc_pc_get_stats(v.pc, &s);
+    CHECK(s.nack_sent >= 1);
+    CHECK(s.nack_seqs_sent >= 1);
+    camrtc_srtp_free(tx);
+    peer_free(&m);
+    peer_free(&v);
+}
+
+TEST(sender_handles_feedback_and_starts_on_keyframe)
+{
+    peer m, v;
+    CHECK_EQ_INT(peer_init(&m, CAMRTC_PC_SENDER, 8), CAMRTC_OK);
+    CHECK_EQ_INT(peer_init(&v, CAMRTC_PC_RECEIVER, 9), CAMRTC_OK);
+    CHECK_EQ_INT(negotiate(&m, &v), CAMRTC_OK);
+    /* Before keys nothing goes out. */
+    static const uint8_t p1[] = {0x41, 0x9a, 0x02};
+    camrtc_nal n = {.data = p1, .len = sizeof p1, .type = 1, .last_of_frame = true};
+    CHECK_EQ_INT(camrtc_pc_send_nal(m.pc, 2000, &n), 0);
+    camrtc_pc_stats s;
+    camrtc_pc_get_stats(m.pc, &s);
+    CHECK_EQ_INT(s.nals_dropped_not_ready, 1);
+    camrtc_srtp_keying k = test_keys();
+    CHECK_EQ_INT(pc_install_keys(m.pc, &k, true), CAMRTC_OK);
+    /* Feedback from the viewer (server keys). */
+    camrtc_srtp *tx = NULL;
+    CHECK_EQ_INT(camrtc_srtp_new(&tx, &k, false, CAMRTC_SRTP_SEND, NULL), CAMRTC_OK);
+    uint8_t b[256];
+    int len = camrtc_rtcp_write_pli(b, sizeof b - 32, 0x99, m.pc->ssrc);
+    CHECK(len > 0);
+    len = camrtc_srtp_protect_rtcp(tx, b, (size_t)len, sizeof b);
+    pc_handle_data(m.pc, 3000, b, (size_t)len);
+    CHECK_EQ_INT(m.keyframe_wanted, 1);
+    uint16_t lost[] = {5, 6};
+    len = camrtc_rtcp_write_nack(b, sizeof b - 32, 0x99, m.pc->ssrc, lost, 2);
+    len = camrtc_srtp_protect_rtcp(tx, b, (size_t)len, sizeof b);
+    pc_handle_data(m.pc, 3000, b, (size_t)len);
+    /* An RR whose LSR is our SR time 20 ms ago, DLSR 5 ms: RTT 15 ms. */
+    camrtc_time_us t_sr = CAMRTC_SEC(10);
+    camrtc_rtcp_rb rb = {.ssrc = m.pc->ssrc, .fraction_lost = 12, .cumulative_lost = 3,
+                         .lsr = camrtc_rtcp_ntp_mid(pc_ntp(t_sr)), .dlsr = 5 * 65536 / 1000};
+    len = camrtc_rtcp_write_rr(b, sizeof b - 32, 0x99, &rb, 1);
+    len = camrtc_srtp_protect_rtcp(tx, b, (size_t)len, sizeof b);
+    pc_handle_data(m.pc, t_sr + CAMRTC_MS(20), b, (size_t)len);
+    /* Garbage that authenticates: an RTCP packet with a broken length. */
+    static const uint8_t bad[] = {0x80, 200, 0x00, 0x40, 0, 0, 0, 1};
+    memcpy(b, bad, sizeof bad);
+    len = camrtc_srtp_protect_rtcp(tx, b, sizeof bad, sizeof b);
+    if (len > 0)
+        pc_handle_data(m.pc, t_sr + CAMRTC_MS(21), b, (size_t)len);
+    /* Connected (white box: no network here): non-IDR frames wait for a keyframe. */
+    m.pc->state = CAMRTC_PC_CONNECTED;
+    m.pc->need_keyframe = true;
+    CHECK_EQ_INT(camrtc_pc_send_nal(m.pc, t_sr + CAMRTC_MS(22), &n), 0);
+    CHECK(m.pc->need_keyframe);
+    static const uint8_t idr[] = {0x65, 0x88, 0x84, 0x21};
+    camrtc_nal key = {.data = idr, .len = sizeof idr, .type = 5, .keyframe = true, .last_of_frame = true};
+    camrtc_pc_send_nal(m.pc, t_sr + CAMRTC_MS(23), &key);   /* ICE has no pair: not sent, but started */
+    CHECK(!m.pc->need_keyframe);
+    camrtc_pc_get_stats(m.pc, &s);
+    CHECK_EQ_INT(s.nals_dropped_wait_key, 1);
+    CHECK_EQ_INT(s.pli_count, 1);
+    CHECK_EQ_INT(s.nack_count, 1);
+    CHECK_EQ_INT(s.nack_seqs, 2);
+    CHECK_EQ_INT(s.nack_misses, 2);
+    CHECK_EQ_INT(s.rr_received, 1);
+    CHECK_EQ_INT(s.fraction_lost, 12);
+    CHECK_EQ_INT(s.remote_packets_lost, 3);
+    CHECK(s.round_trip_time >= CAMRTC_MS(14) && s.round_trip_time <= CAMRTC_MS(16));
+    CHECK(len <= 0 || s.rtcp_malformed == 1);
+    camrtc_srtp_free(tx);
+    peer_free(&m);
+    peer_free(&v);
+}
+
+TEST(state_names_and_role)
+{
+    CHECK_EQ_STR(camrtc_pc_state_name(CAMRTC_PC_CONNECTED), "connected");
+    CHECK_EQ_STR(camrtc_pc_state_name(CAMRTC_PC_FAILED), "failed");
+    CHECK_EQ_STR(camrtc_pc_state_name((camrtc_pc_state)42), "?");
+    peer v;
+    CHECK_EQ_INT(peer_init(&v, CAMRTC_PC_RECEIVER, 10), CAMRTC_OK);
+    CHECK_EQ_INT(camrtc_pc_get_role(v.pc), CAMRTC_PC_RECEIVER);
+    CHECK_EQ_INT(camrtc_pc_get_state(v.pc), CAMRTC_PC_NEW);
+    static const uint8_t p1[] = {0x41, 0x9a, 0x02};
+    camrtc_nal n = {.data = p1, .len = sizeof p1, .type = 1, .last_of_frame = true};
+    CHECK_EQ_INT(camrtc_pc_send_nal(v.pc, 2000, &n), CAMRTC_ESTATE);
+    CHECK_EQ_INT(camrtc_pc_close(v.pc, 2000), CAMRTC_OK);
+    CHECK_EQ_INT(camrtc_pc_get_state(v.pc), CAMRTC_PC_CLOSED);
+    peer_free(&v);
+    camrtc_pc *pc = NULL;
+    camrtc_pc_config bad = {0};
+    CHECK_EQ_INT(camrtc_pc_new(&pc, &bad, &io, NULL), CAMRTC_EINVAL);
+}
+
+int main(void)
+{
+    return RUN_TESTS(sdp_glue_negotiates_h264_and_roles, bad_sdp_is_refused_and_counted,
+                     demux_sends_each_class_to_its_counter, packet_list_is_shared_and_flags_frames,
+                     receive_path_turns_srtp_into_frames, sender_handles_feedback_and_starts_on_keyframe,
+                     state_names_and_role);
+}
