@@ -59,6 +59,8 @@ typedef struct camrtc_signaling_config {
     camrtc_time_us idle_timeout;    /* 10 min */
     camrtc_time_us max_duration;    /* 1 h, GO_AWAY sent 60 s before (or half of it when shorter) */
     size_t max_http_body;           /* 64 KiB */
+    const char *kvs_js_path;        /* dist/kvs-webrtc.js of the npm package amazon-kinesis-video-streams-webrtc,
+                                     * served at /kvs-webrtc.js for the viewer page at /; NULL = 404 */
 } camrtc_signaling_config;
 
 /* Fill cfg with the defaults above (local credentials, 127.0.0.1:8443, no TLS, no state dir). */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "app/app.h"
@@ -44,13 +45,17 @@ static const char usage[] =
 "  --idle-timeout SECONDS close WebSocket clients silent this long (default 600)\n"
 "  --max-duration SECONDS longest WebSocket connection, GO_AWAY sent before (default 3600)\n"
 "  --no-rate-limits       disable the connect and message rate limits (benchmarks)\n"
+"  --kvs-js PATH          dist/kvs-webrtc.js of the npm package amazon-kinesis-video-streams-webrtc,\n"
+"                         served at /kvs-webrtc.js for the viewer page at / (default: $CAMRTC_KVS_JS;\n"
+"                         without it the page explains how to set it; nothing is fetched from a CDN)\n"
 "  -h, --help             this text\n"
 "\n"
 "The local key pair, used when no credentials are given:\n"
 "  AWS_ACCESS_KEY_ID=" CAMRTC_LOCAL_ACCESS_KEY "\n"
 "  AWS_SECRET_ACCESS_KEY=" CAMRTC_LOCAL_SECRET_KEY "\n"
 "environment: CAMRTC_LOG=error|warn|info|debug|trace (default info), AWS_ACCESS_KEY_ID,\n"
-"  AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, XDG_STATE_HOME, HOME.\n"
+"  AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, XDG_STATE_HOME, HOME, CAMRTC_KVS_JS.\n"
+"Open the listen URL in a browser on this machine for the viewer page (video and live plots).\n"
 "Loopback clients may POST /admin/announce {\"ChannelName\":..., \"MessageType\":\"GO_AWAY\"}\n"
 "and GET /admin/stats.\n";
 
@@ -112,7 +117,8 @@ static int default_state_dir(char *out, size_t outsz)
 int camrtc_cmd_signaling(int argc, char **argv)
 {
     enum { O_LISTEN = 256, O_PUBLIC, O_PUBLIC_URL, O_STATE, O_MEMORY, O_TLS, O_REGION, O_ACCOUNT, O_AK, O_SK, O_TOKEN, O_STUN,
-           O_TURN, O_TURN_SECRET, O_TURN_USER, O_TURN_PASS, O_ICE_TTL, O_MAX_VIEWERS, O_IDLE, O_MAXDUR, O_NORATE };
+           O_TURN, O_TURN_SECRET, O_TURN_USER, O_TURN_PASS, O_ICE_TTL, O_MAX_VIEWERS, O_IDLE, O_MAXDUR, O_NORATE,
+           O_KVS_JS };
     static const struct option opts[] = {
         {"listen", required_argument, 0, O_LISTEN}, {"public-host", required_argument, 0, O_PUBLIC},
         {"public-url", required_argument, 0, O_PUBLIC_URL},
@@ -125,7 +131,7 @@ int camrtc_cmd_signaling(int argc, char **argv)
         {"turn-password", required_argument, 0, O_TURN_PASS}, {"ice-ttl", required_argument, 0, O_ICE_TTL},
         {"max-viewers", required_argument, 0, O_MAX_VIEWERS}, {"idle-timeout", required_argument, 0, O_IDLE},
         {"max-duration", required_argument, 0, O_MAXDUR}, {"no-rate-limits", no_argument, 0, O_NORATE},
-        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
+        {"kvs-js", required_argument, 0, O_KVS_JS}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
     };
     camrtc_signaling_config cfg;
     camrtc_signaling_config_default(&cfg);
@@ -215,6 +221,7 @@ int camrtc_cmd_signaling(int argc, char **argv)
                 return app_fail("signaling", "--max-duration wants seconds, got '%s'", optarg);
             break;
         case O_NORATE: cfg.rate_limits = false; break;
+        case O_KVS_JS: cfg.kvs_js_path = optarg; break;
         default: return app_fail("signaling", "unknown option (see camrtc signaling --help)");
         }
     }
@@ -239,6 +246,11 @@ int camrtc_cmd_signaling(int argc, char **argv)
         local_pair = true;
         cfg.creds.session_token = token;
     }
+    if (!cfg.kvs_js_path && getenv("CAMRTC_KVS_JS") && *getenv("CAMRTC_KVS_JS"))
+        cfg.kvs_js_path = getenv("CAMRTC_KVS_JS");
+    /* Fail at start rather than on the first page load. */
+    if (cfg.kvs_js_path && access(cfg.kvs_js_path, R_OK) != 0)
+        return app_fail("signaling", "--kvs-js / CAMRTC_KVS_JS: cannot read '%s'", cfg.kvs_js_path);
     cfg.listen_host = host;
     cfg.listen_port = (uint16_t)port;
     char dir[PATH_MAX];
@@ -271,6 +283,8 @@ int camrtc_cmd_signaling(int argc, char **argv)
         printf("secret key: %s (the documented local pair)\n", cfg.creds.secret_access_key);
     if (cfg.state_dir)
         printf("state directory: %s\n", cfg.state_dir);
+    printf("viewer page: %s/ (KVS JS SDK: %s)\n", camrtc_signaling_listen_url(r.srv),
+           cfg.kvs_js_path ? cfg.kvs_js_path : "not configured, see --kvs-js");
     if (camrtc_signaling_ca_path(r.srv))
         printf("CA certificate: %s\n", camrtc_signaling_ca_path(r.srv));
     fflush(stdout);

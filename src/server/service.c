@@ -473,7 +473,8 @@ static void handle_request(sconn *sc, const camrtc_http_msg *m)
         sig_admin_handle(sc, m);
         return;
     }
-    if (strcmp(m->method, "GET") == 0 && (strcmp(m->path, "/") == 0 || strcmp(m->path, "/index.html") == 0)) {
+    if (strcmp(m->method, "GET") == 0 && (strcmp(m->path, "/") == 0 || strcmp(m->path, "/index.html") == 0 ||
+                                          strcmp(m->path, "/kvs-webrtc.js") == 0)) {
         sig_page_handle(sc, m);
         return;
     }
@@ -686,6 +687,7 @@ static void copy_config(camrtc_signaling *s, const camrtc_signaling_config *in)
     c->turn_secret = strdup_owned(s, in->turn_secret);
     c->turn_user = strdup_owned(s, in->turn_user);
     c->turn_password = strdup_owned(s, in->turn_password);
+    c->kvs_js_path = strdup_owned(s, in->kvs_js_path);
 }
 
 static void free_service(camrtc_signaling *s)
