@@ -12,6 +12,10 @@
  * - TCP and TLS streams to TURN servers (RFC 8656 §3.1) when the agent asks for them, on the
  *   project's connection layer (camrtc/net.h). TLS verifies the server against the URL host.
  *
+ * The same machinery drives a whole peer connection (camrtc/pcuv.h): iceuv.c talks to its
+ * owner through a table of calls (src/net/iceuv_int.h), so sockets, streams, timer and
+ * DNS live in one place.
+ *
  * Everything runs on the loop thread; callbacks come from uv_run. Closing first lets the
  * agent deallocate its TURN allocations (bounded by CAMRTC_ICEUV_CLOSE_WAIT_MS), then closes
  * every handle; on_close is the last callback.

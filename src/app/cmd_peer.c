@@ -1,7 +1,9 @@
 /* `camrtc master` and `camrtc viewer`: join a signaling channel and stay connected.
  *
- * (The media issue makes them answer offers with video; today they connect, log every
- * state change and message, and with --stdio speak JSON lines for scripts and tests.)
+ * With video (the default; with --stdio only when --source or --out asks for it) the
+ * master answers every viewer's offer and streams its source to all of them, and the
+ * viewer offers, receives and writes the frames to a file (app/peer_media.h). Every
+ * state change and message is logged; --stdio speaks JSON lines for scripts and tests.
  */
 #include <getopt.h>
 #include <limits.h>
@@ -13,6 +15,7 @@
 #include <cjson/cJSON.h>
 
 #include "app/app.h"
+#include "app/peer_media.h"
 #include "camrtc/awsconfig.h"
 #include "camrtc/buf.h"
 #include "camrtc/error.h"
@@ -32,6 +35,7 @@ typedef struct peer {
     bool in_open;
     camrtc_buf line;
     int exit_code;
+    peer_media *media;           /* NULL = signaling only */
 } peer;
 
 static const char usage_fmt[] =
@@ -41,6 +45,9 @@ static const char usage_fmt[] =
 "Create with --create), GetSignalingChannelEndpoint, GetIceServerConfig, then a SigV4-presigned\n"
 "WebSocket, reconnecting through service restarts, GO_AWAY, dead connections and expired\n"
 "credentials. Each state change is logged.\n"
+"Video (the default): the master answers every viewer's offer and streams --source to all of them\n"
+"(a status line each second on stderr); the viewer offers, receives and writes --out. With --stdio\n"
+"and neither --source nor --out, signaling only.\n"
 "\n"
 "options:\n"
 "  --channel NAME         the signaling channel (or --channel-arn ARN)\n"
@@ -60,6 +67,9 @@ static const char usage_fmt[] =
 "  --iot-thing-name T\n"
 "  --iot-cert FILE --iot-key FILE [--iot-ca FILE]\n"
 "  --duration SECONDS     stop after this long (default: run until SIGINT/SIGTERM)\n"
+"%s"
+"  --relay-only           use TURN relays only (no host or server-reflexive candidates)\n"
+"  --stats-json FILE      write W3C-named statistics as JSON at exit\n"
 "  --stdio                machine interface: events as JSON lines on stdout, commands as JSON lines on stdin\n"
 "                         ({\"send\":\"SDP_OFFER|SDP_ANSWER|ICE_CANDIDATE\",\"to\":ID,\"payload\":{...}},\n"
 "                         {\"stop\":true})\n"
@@ -74,10 +84,20 @@ static const char usage_fmt[] =
 "  AWS_CONFIG_FILE, XDG_CACHE_HOME, HOME, CAMRTC_LOG=error|warn|info|debug|trace.\n"
 "Credentials never appear in logs.\n";
 
+static const char master_media_usage[] =
+"  --source SPEC          video source: testsrc (default), y4m:FILE, v4l2:/dev/videoN, h264:FILE, h264dir:DIR\n"
+"  --size WxH             picture size (default 1280x720)\n"
+"  --fps N                frame rate (default 30)\n"
+"  --bitrate K            encoder bitrate in kbit/s (default 2500)\n"
+"  --max-viewers N        concurrent viewers; one more is refused (default 10)\n";
+static const char viewer_media_usage[] =
+"  --out FILE.h264        write the received frames as Annex-B H.264\n";
+
 static void print_usage(const char *cmd, bool viewer)
 {
     printf(usage_fmt, cmd, viewer ? "viewer" : "master",
-           viewer ? "  --client-id ID         viewer id, [A-Za-z0-9_.-]{1,256}, not AWS_... (default: random)\n" : "");
+           viewer ? "  --client-id ID         viewer id, [A-Za-z0-9_.-]{1,256}, not AWS_... (default: random)\n" : "",
+           viewer ? viewer_media_usage : master_media_usage);
 }
 
 static void emit(peer *p, cJSON *o)
@@ -96,6 +116,8 @@ static void on_state(void *ud, const char *state, const char *why)
 {
     peer *p = ud;
     CAMRTC_LOGI(&p->log, p->cmd, "state %s%s%s", state, why && *why ? ": " : "", why ? why : "");
+    if (p->media)
+        peer_media_on_state(p->media, state);
     if (p->stdio) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "event", "state");
@@ -110,6 +132,8 @@ static void on_message(void *ud, const camrtc_sigmsg *m)
     peer *p = ud;
     CAMRTC_LOGI(&p->log, p->cmd, "received %s%s%s (%zu bytes of payload)", camrtc_sigmsg_type_name(m->type),
                 m->peer_id[0] ? " from " : "", m->peer_id, m->payload_len);
+    if (p->media)
+        peer_media_on_message(p->media, m);
     if (!p->stdio)
         return;
     camrtc_buf b = {0};
@@ -146,6 +170,8 @@ static void on_ice(void *ud, const camrtc_kvs_ice_config *c)
     peer *p = ud;
     CAMRTC_LOGI(&p->log, p->cmd, "ICE configuration: %zu TURN server(s)%s", c->n_servers,
                 c->n_servers ? "" : " (host and STUN only)");
+    if (p->media)
+        peer_media_on_ice_config(p->media, c);
     if (!p->stdio)
         return;
     cJSON *o = cJSON_CreateObject();
@@ -206,12 +232,23 @@ static void on_stopped(void *ud)
     close_all(p);
 }
 
-static void stop(peer *p)
+/* The peer connections are closed (close_notify sent, TURN deallocated): now the
+ * WebSocket. */
+static void media_stopped(void *ud)
 {
+    peer *p = ud;
     if (p->client)
         camrtc_sigclient_stop(p->client);
     else
         close_all(p);
+}
+
+static void stop(peer *p)
+{
+    if (p->media)
+        peer_media_stop(p->media, media_stopped, p);   /* idempotent; media_stopped follows */
+    else
+        media_stopped(p);
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -309,12 +346,27 @@ static int parse_uint(const char *v, uint32_t max, uint32_t *out)
     return 0;
 }
 
+/* "WxH", even sizes 16..4096 (the source checks the rest). */
+static int parse_size(const char *v, int *w, int *h)
+{
+    char *end;
+    long a = strtol(v, &end, 10);
+    if (*end != 'x' && *end != 'X')
+        return -1;
+    long b = strtol(end + 1, &end, 10);
+    if (*end || a < 16 || b < 16 || a > 4096 || b > 4096)
+        return -1;
+    *w = (int)a;
+    *h = (int)b;
+    return 0;
+}
+
 int camrtc_cmd_peer(int argc, char **argv, bool viewer)
 {
     const char *cmd = viewer ? "viewer" : "master";
     enum { O_CHANNEL = 256, O_ARN, O_CLIENT, O_CREATE, O_REGION, O_ENDPOINT, O_PROFILE, O_CA, O_CACHE, O_NOCACHE,
            O_IOT_EP, O_IOT_ALIAS, O_IOT_THING, O_IOT_CERT, O_IOT_KEY, O_IOT_CA, O_DURATION, O_STDIO, O_PING, O_PONG,
-           O_MAXCONN, O_SKEW };
+           O_MAXCONN, O_SKEW, O_SOURCE, O_SIZE, O_FPS, O_BITRATE, O_MAXVIEW, O_RELAY, O_STATS, O_OUT };
     static const struct option opts[] = {
         {"channel", required_argument, 0, O_CHANNEL}, {"channel-arn", required_argument, 0, O_ARN},
         {"client-id", required_argument, 0, O_CLIENT}, {"create", no_argument, 0, O_CREATE},
@@ -327,6 +379,10 @@ int camrtc_cmd_peer(int argc, char **argv, bool viewer)
         {"duration", required_argument, 0, O_DURATION}, {"stdio", no_argument, 0, O_STDIO},
         {"ping-interval-ms", required_argument, 0, O_PING}, {"pong-timeout-ms", required_argument, 0, O_PONG},
         {"max-connection-s", required_argument, 0, O_MAXCONN}, {"clock-offset-s", required_argument, 0, O_SKEW},
+        {"source", required_argument, 0, O_SOURCE}, {"size", required_argument, 0, O_SIZE},
+        {"fps", required_argument, 0, O_FPS}, {"bitrate", required_argument, 0, O_BITRATE},
+        {"max-viewers", required_argument, 0, O_MAXVIEW}, {"relay-only", no_argument, 0, O_RELAY},
+        {"stats-json", required_argument, 0, O_STATS}, {"out", required_argument, 0, O_OUT},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
     };
     camrtc_sigclient_config cfg;
@@ -339,6 +395,10 @@ int camrtc_cmd_peer(int argc, char **argv, bool viewer)
     bool no_cache = false, use_iot = false;
     const char *cache_dir = NULL;
     uint32_t duration_s = 0;
+    peer_media_opts mo;
+    memset(&mo, 0, sizeof mo);
+    mo.viewer = viewer;
+    uint32_t u32 = 0;
     static peer p;   /* app layer: one peer per process */
     memset(&p, 0, sizeof p);
     p.cmd = cmd;
@@ -393,6 +453,29 @@ int camrtc_cmd_peer(int argc, char **argv, bool viewer)
             cfg.clock_offset_s = v;
             break;
         }
+        case O_SOURCE: case O_SIZE: case O_FPS: case O_BITRATE: case O_MAXVIEW:
+            if (viewer)
+                return app_fail(cmd, "--source, --size, --fps, --bitrate and --max-viewers are for the master");
+            if (c == O_SOURCE)
+                mo.source = optarg;
+            else if (c == O_SIZE && parse_size(optarg, &mo.width, &mo.height) < 0)
+                return app_fail(cmd, "--size wants WxH (16..4096), got '%s'", optarg);
+            else if (c != O_SOURCE && c != O_SIZE && parse_uint(optarg, 100000, &u32) < 0)
+                return app_fail(cmd, "a positive number, got '%s'", optarg);
+            if (c == O_FPS)
+                mo.fps = (int)u32;
+            else if (c == O_BITRATE)
+                mo.bitrate_kbps = (int)u32;
+            else if (c == O_MAXVIEW)
+                mo.max_viewers = u32;
+            break;
+        case O_OUT:
+            if (!viewer)
+                return app_fail(cmd, "--out is for viewers");
+            mo.out = optarg;
+            break;
+        case O_RELAY: mo.relay_only = true; break;
+        case O_STATS: mo.stats_json = optarg; break;
         default: return app_fail(cmd, "unknown option (see camrtc %s --help)", cmd);
         }
     }
@@ -440,6 +523,17 @@ int camrtc_cmd_peer(int argc, char **argv, bool viewer)
     uv_signal_start(&p.sigterm, on_signal, SIGTERM);
     if (duration_s)
         uv_timer_start(&p.duration, on_duration, (uint64_t)duration_s * 1000, 0);
+    /* Video by default; --stdio (scripts driving the signaling by hand) only when asked. */
+    if (!p.stdio || mo.source || mo.out) {
+        mo.ca_file = cfg.ca_file;
+        p.media = peer_media_new(&p.loop, &p.log, &mo, err, sizeof err);
+        if (!p.media) {
+            close_all(&p);
+            uv_run(&p.loop, UV_RUN_DEFAULT);
+            uv_loop_close(&p.loop);
+            return app_fail(cmd, "%s", err);
+        }
+    }
     if (p.stdio && uv_pipe_init(&p.loop, &p.in, 0) == 0) {
         if (uv_pipe_open(&p.in, 0) == 0) {
             p.in.data = &p;
@@ -455,8 +549,13 @@ int camrtc_cmd_peer(int argc, char **argv, bool viewer)
         .on_stopped = on_stopped,
     };
     p.client = camrtc_sigclient_start(&p.loop, &cfg, &cb, &p, &p.log, err, sizeof err);
+    if (p.media)
+        peer_media_set_client(p.media, p.client);
     if (!p.client) {
-        close_all(&p);
+        stop(&p);
+        uv_run(&p.loop, UV_RUN_DEFAULT);
+        uv_loop_close(&p.loop);
+        peer_media_free(p.media);
         uv_run(&p.loop, UV_RUN_DEFAULT);
         uv_loop_close(&p.loop);
         return app_fail(cmd, "%s", err);
@@ -465,6 +564,7 @@ int camrtc_cmd_peer(int argc, char **argv, bool viewer)
         CAMRTC_LOGI(&p.log, cmd, "client id %s", camrtc_sigclient_client_id(p.client));
     uv_run(&p.loop, UV_RUN_DEFAULT);
     uv_loop_close(&p.loop);
+    peer_media_free(p.media);
     camrtc_buf_free(&p.line);
     return p.exit_code;
 }

@@ -1,5 +1,9 @@
 /* The libuv glue for the sans-I/O ICE agent: sockets, streams, DNS and one timer.
  *
+ * The machinery drives an "owner" through a table of calls (iceuv_int.h): the bare ICE
+ * agent here (ice_ops, the public camrtc_iceuv API), or a whole peer connection
+ * (pcuv.c). "The agent" below means whichever owner it is.
+ *
  * Every call into the agent goes through enter()/leave(): the agent may call us back
  * (send, open a stream, report an event) while it runs, and the user's event callback may
  * ask to close. leave() is where the deferred work happens once the outermost call
@@ -7,6 +11,7 @@
  * camrtc_ice_next_timeout. Nothing here decides anything about ICE.
  */
 #include "camrtc/iceuv.h"
+#include "iceuv_int.h"
 
 #include <netdb.h>
 #include <stdlib.h>
@@ -49,7 +54,9 @@ struct camrtc_iceuv {
     void *ud;
     const camrtc_log *log;
     camrtc_rng rng;
-    camrtc_ice_agent *agent;      /* NULL once torn down */
+    const camrtc_iceuv_ops *ops;  /* the sans-I/O owner driven here (iceuv_int.h) */
+    void *owner;                  /* NULL once torn down */
+    camrtc_ice_agent *agent;      /* the bare agent when this is a camrtc_iceuv; else NULL */
     camrtc_ice_config ice_cfg;    /* for camrtc_ice_interface_allowed; only .interfaces kept */
     char *interfaces;
 
@@ -121,7 +128,9 @@ static void on_sock_closed(uv_handle_t *h)
 static void teardown(camrtc_iceuv *u)
 {
     u->tearing_down = true;
-    camrtc_ice_free(u->agent);
+    if (u->owner)
+        u->ops->free_owner(u->owner);
+    u->owner = NULL;
     u->agent = NULL;
     uv_timer_stop(&u->timer);
     uv_close((uv_handle_t *)&u->timer, on_timer_closed);
@@ -144,16 +153,16 @@ static void teardown(camrtc_iceuv *u)
 static void on_timer(uv_timer_t *t)
 {
     camrtc_iceuv *u = t->data;
-    if (!u->agent)
+    if (!u->owner)
         return;
     enter(u);
-    camrtc_ice_handle_timeout(u->agent, camrtc_now_us());
+    u->ops->handle_timeout(u->owner, camrtc_now_us());
     leave(u);
 }
 
 static void rearm(camrtc_iceuv *u, camrtc_time_us now)
 {
-    camrtc_time_us next = camrtc_ice_next_timeout(u->agent);
+    camrtc_time_us next = u->ops->next_timeout(u->owner);
     if (u->agent_closed && u->close_deadline < next)
         next = u->close_deadline;
     if (next == CAMRTC_TIME_NEVER) {
@@ -185,7 +194,7 @@ static void report_start_failures(camrtc_iceuv *u, camrtc_time_us now)
         u->refs--;
         if (report) {
             u->depth++;
-            camrtc_ice_stream_closed(u->agent, now, id, err);
+            u->ops->stream_closed(u->owner, now, id, err);
             u->depth--;
         }
     }
@@ -205,13 +214,13 @@ static void leave(camrtc_iceuv *u)
         u->agent_closed = true;
         u->close_deadline = now + CAMRTC_MS(CAMRTC_ICEUV_CLOSE_WAIT_MS);
         u->depth++;
-        camrtc_ice_close(u->agent, now);
+        u->ops->close(u->owner, now);
         u->depth--;
     }
     /* Deallocation is done when the agent wants no more timer (no request left to
      * retransmit) and its TCP/TLS streams have closed in order (the Refresh flushed, the
      * server's FIN seen); past the deadline whatever is left is cut. */
-    bool dealloc_done = camrtc_ice_next_timeout(u->agent) == CAMRTC_TIME_NEVER && !u->streams;
+    bool dealloc_done = u->ops->next_timeout(u->owner) == CAMRTC_TIME_NEVER && !u->streams;
     if (u->agent_closed && (dealloc_done || now >= u->close_deadline)) {
         teardown(u);
         return;
@@ -233,7 +242,7 @@ static void on_udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const s
 {
     iceuv_sock *s = h->data;
     camrtc_iceuv *u = s->u;
-    if (nread <= 0 || !from || !u->agent)
+    if (nread <= 0 || !from || !u->owner)
         return;   /* 0 with no address: nothing more to read now; < 0: a socket error */
     if (flags & UV_UDP_PARTIAL) {
         u->stats.udp_dropped_truncated++;
@@ -244,11 +253,11 @@ static void on_udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const s
         return;
     u->stats.udp_received++;
     enter(u);
-    camrtc_ice_udp_input(u->agent, camrtc_now_us(), s->id, &addr, (const uint8_t *)buf->base, (size_t)nread);
+    u->ops->udp_input(u->owner, camrtc_now_us(), s->id, &addr, (const uint8_t *)buf->base, (size_t)nread);
     leave(u);
 }
 
-static void io_send_udp(void *user, int sock, const camrtc_addr *to, const uint8_t *data, size_t len)
+void iceuv_io_send_udp(void *user, int sock, const camrtc_addr *to, const uint8_t *data, size_t len)
 {
     camrtc_iceuv *u = user;
     if (sock < 0 || (unsigned)sock >= u->nsocks || !u->socks[sock].live)
@@ -297,7 +306,7 @@ static int bind_socket(camrtc_iceuv *u, const struct sockaddr *sa, camrtc_time_u
     s->live = true;
     u->nlive++;
     enter(u);
-    rc = camrtc_ice_add_host(u->agent, now, s->id, &s->local);
+    rc = u->ops->add_host(u->owner, now, s->id, &s->local);
     leave(u);
     return rc;
 }
@@ -345,7 +354,7 @@ static void register_server(camrtc_iceuv *u, iceuv_server *s)
         .username = s->username, .password = s->password,
     };
     enter(u);
-    int rc = camrtc_ice_add_server(u->agent, camrtc_now_us(), &srv);
+    int rc = u->ops->add_server(u->owner, camrtc_now_us(), &srv);
     if (rc < 0)
         CAMRTC_LOGW(u->log, MOD, "server %s not taken: %s", s->url.host, camrtc_strerror(rc));
     leave(u);
@@ -355,7 +364,7 @@ static void start_gather(camrtc_iceuv *u)
 {
     u->gather_started = true;
     enter(u);
-    camrtc_ice_gather(u->agent, camrtc_now_us());
+    u->ops->gather(u->owner, camrtc_now_us());
     leave(u);
 }
 
@@ -495,10 +504,10 @@ static void on_stream_open(camrtc_conn *c, void *ud)
 {
     iceuv_stream *s = ud;
     camrtc_iceuv *u = s->u;
-    if (!u->agent || s->agent_closed)
+    if (!u->owner || s->agent_closed)
         return;
     enter(u);
-    camrtc_ice_stream_connected(u->agent, camrtc_now_us(), s->id);
+    u->ops->stream_connected(u->owner, camrtc_now_us(), s->id);
     leave(u);
 }
 
@@ -506,11 +515,11 @@ static void on_stream_data(camrtc_conn *c, void *ud, const uint8_t *data, size_t
 {
     iceuv_stream *s = ud;
     camrtc_iceuv *u = s->u;
-    if (!u->agent || s->agent_closed)
+    if (!u->owner || s->agent_closed)
         return;
     u->stats.stream_bytes_in += len;
     enter(u);
-    camrtc_ice_stream_input(u->agent, camrtc_now_us(), s->id, data, len);
+    u->ops->stream_input(u->owner, camrtc_now_us(), s->id, data, len);
     leave(u);
 }
 
@@ -529,12 +538,12 @@ static void on_stream_close(camrtc_conn *c, void *ud, int err)
     u->refs--;
     if (err)
         u->stats.streams_failed++;
-    if (u->agent && !u->tearing_down) {
+    if (u->owner && !u->tearing_down) {
         if (err && report)
             CAMRTC_LOGW(u->log, MOD, "TURN stream %d closed: %s", id, camrtc_conn_error_string(c));
         enter(u);
         if (report)
-            camrtc_ice_stream_closed(u->agent, camrtc_now_us(), id, err ? err : CAMRTC_ECLOSED);
+            u->ops->stream_closed(u->owner, camrtc_now_us(), id, err ? err : CAMRTC_ECLOSED);
         leave(u);   /* also: a close may have been waiting for this stream */
     }
     maybe_finish(u);
@@ -567,7 +576,7 @@ static const char *stream_host(const camrtc_iceuv *u, const camrtc_addr *to, boo
     return camrtc_addr_ip_str(to, ip, ipsz);
 }
 
-static void io_open_stream(void *user, int stream, const camrtc_addr *to, bool tls)
+void iceuv_io_open_stream(void *user, int stream, const camrtc_addr *to, bool tls)
 {
     camrtc_iceuv *u = user;
     iceuv_stream *s = calloc(1, sizeof *s);
@@ -593,7 +602,7 @@ static void io_open_stream(void *user, int stream, const camrtc_addr *to, bool t
     camrtc_conn_set_log(s->conn, u->log);
 }
 
-static void io_send_stream(void *user, int stream, const uint8_t *data, size_t len)
+void iceuv_io_send_stream(void *user, int stream, const uint8_t *data, size_t len)
 {
     camrtc_iceuv *u = user;
     iceuv_stream *s = find_stream(u, stream);
@@ -604,7 +613,7 @@ static void io_send_stream(void *user, int stream, const uint8_t *data, size_t l
         u->stats.stream_bytes_out += len;
 }
 
-static void io_close_stream(void *user, int stream)
+void iceuv_io_close_stream(void *user, int stream)
 {
     camrtc_iceuv *u = user;
     iceuv_stream *s = find_stream(u, stream);
@@ -623,17 +632,17 @@ static void io_event(void *user, const camrtc_ice_event *ev)
 }
 
 static const camrtc_ice_io ice_io = {
-    .send_udp = io_send_udp,
-    .open_stream = io_open_stream,
-    .send_stream = io_send_stream,
-    .close_stream = io_close_stream,
+    .send_udp = iceuv_io_send_udp,
+    .open_stream = iceuv_io_open_stream,
+    .send_stream = iceuv_io_send_stream,
+    .close_stream = iceuv_io_close_stream,
     .event = io_event,
 };
 
-/* ---- the public calls ------------------------------------------------------------------ */
+/* ---- the driver's internal calls (iceuv_int.h) ---------------------------------------- */
 
-int camrtc_iceuv_new(uv_loop_t *loop, const camrtc_iceuv_config *cfg, const camrtc_iceuv_callbacks *cb,
-                     void *ud, camrtc_iceuv **out)
+int iceuv_drv_new(uv_loop_t *loop, const camrtc_iceuv_config *cfg, const camrtc_iceuv_callbacks *cb, void *ud,
+                  camrtc_iceuv **out)
 {
     if (!loop || !cfg || !out)
         return CAMRTC_EINVAL;
@@ -661,18 +670,142 @@ int camrtc_iceuv_new(uv_loop_t *loop, const camrtc_iceuv_config *cfg, const camr
     if (cfg->ca_file)
         oom |= !(u->ca_file = strdup(cfg->ca_file));
     u->ice_cfg.interfaces = u->interfaces;
-    if (!oom)
-        u->agent = camrtc_ice_new(&cfg->ice, &ice_io, u, &u->rng, u->log);
-    if (oom || !u->agent) {
-        free(u->interfaces);
-        free(u->ca_file);
-        camrtc_rng_free(&u->rng);
-        free(u);
+    if (oom) {
+        iceuv_drv_abort(u);
         return CAMRTC_ENOMEM;
     }
-    uv_timer_init(loop, &u->timer);
+    *out = u;
+    return CAMRTC_OK;
+}
+
+/* The timer is the first handle: from here on the driver ends through teardown. */
+void iceuv_drv_set_owner(camrtc_iceuv *u, const camrtc_iceuv_ops *ops, void *owner)
+{
+    u->ops = ops;
+    u->owner = owner;
+    uv_timer_init(u->loop, &u->timer);
     u->timer.data = u;
     u->refs = 1;
+}
+
+/* No handle is open yet (no owner): free at once. */
+void iceuv_drv_abort(camrtc_iceuv *u)
+{
+    if (!u)
+        return;
+    free(u->interfaces);
+    free(u->ca_file);
+    camrtc_rng_free(&u->rng);
+    free(u);
+}
+
+camrtc_rng *iceuv_drv_rng(camrtc_iceuv *u)
+{
+    return &u->rng;
+}
+
+void iceuv_drv_enter(camrtc_iceuv *u)
+{
+    enter(u);
+}
+
+void iceuv_drv_leave(camrtc_iceuv *u)
+{
+    leave(u);
+}
+
+bool iceuv_drv_closing(const camrtc_iceuv *u)
+{
+    return u->close_asked || u->agent_closed || u->tearing_down;
+}
+
+/* ---- the bare ICE agent as the owner ---------------------------------------------------- */
+
+static int ice_add_host(void *o, camrtc_time_us now, int sock, const camrtc_addr *local)
+{
+    return camrtc_ice_add_host(o, now, sock, local);
+}
+
+static int ice_add_server(void *o, camrtc_time_us now, const camrtc_ice_server *srv)
+{
+    return camrtc_ice_add_server(o, now, srv);
+}
+
+static int ice_gather(void *o, camrtc_time_us now)
+{
+    return camrtc_ice_gather(o, now);
+}
+
+static int ice_udp_input(void *o, camrtc_time_us now, int sock, const camrtc_addr *from, const uint8_t *data,
+                         size_t len)
+{
+    return camrtc_ice_udp_input(o, now, sock, from, data, len);
+}
+
+static int ice_stream_connected(void *o, camrtc_time_us now, int stream)
+{
+    return camrtc_ice_stream_connected(o, now, stream);
+}
+
+static int ice_stream_input(void *o, camrtc_time_us now, int stream, const uint8_t *data, size_t len)
+{
+    return camrtc_ice_stream_input(o, now, stream, data, len);
+}
+
+static int ice_stream_closed(void *o, camrtc_time_us now, int stream, int err)
+{
+    return camrtc_ice_stream_closed(o, now, stream, err);
+}
+
+static int ice_handle_timeout(void *o, camrtc_time_us now)
+{
+    return camrtc_ice_handle_timeout(o, now);
+}
+
+static camrtc_time_us ice_next_timeout(const void *o)
+{
+    return camrtc_ice_next_timeout(o);
+}
+
+static int ice_close(void *o, camrtc_time_us now)
+{
+    return camrtc_ice_close(o, now);
+}
+
+static void ice_free_owner(void *o)
+{
+    camrtc_ice_free(o);
+}
+
+static const camrtc_iceuv_ops ice_ops = {
+    .add_host = ice_add_host,
+    .add_server = ice_add_server,
+    .gather = ice_gather,
+    .udp_input = ice_udp_input,
+    .stream_connected = ice_stream_connected,
+    .stream_input = ice_stream_input,
+    .stream_closed = ice_stream_closed,
+    .handle_timeout = ice_handle_timeout,
+    .next_timeout = ice_next_timeout,
+    .close = ice_close,
+    .free_owner = ice_free_owner,
+};
+
+/* ---- the public calls ------------------------------------------------------------------ */
+
+int camrtc_iceuv_new(uv_loop_t *loop, const camrtc_iceuv_config *cfg, const camrtc_iceuv_callbacks *cb,
+                     void *ud, camrtc_iceuv **out)
+{
+    camrtc_iceuv *u;
+    int rc = iceuv_drv_new(loop, cfg, cb, ud, &u);
+    if (rc < 0)
+        return rc;
+    u->agent = camrtc_ice_new(&cfg->ice, &ice_io, u, &u->rng, u->log);
+    if (!u->agent) {
+        iceuv_drv_abort(u);
+        return CAMRTC_ENOMEM;
+    }
+    iceuv_drv_set_owner(u, &ice_ops, u->agent);
     *out = u;
     return CAMRTC_OK;
 }

@@ -1,0 +1,742 @@
+/* Video for `camrtc master` and `camrtc viewer` (peer_media.h).
+ *
+ * One "session" per peer connection: the pcuv, the description it waits for, and the
+ * candidates that arrive or leave too early. Order on the signaling channel matters
+ * (KVS relays messages in order): our candidates are gathered while the description is
+ * being made, so they wait until the SDP_OFFER/SDP_ANSWER is sent; remote candidates
+ * wait until the remote description is applied.
+ */
+#include "app/peer_media.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "camrtc/buf.h"
+#include "camrtc/cert.h"
+#include "camrtc/error.h"
+#include "camrtc/pcuv.h"
+#include "camrtc/pipeline.h"
+#include "camrtc/rand.h"
+#include "camrtc/sdp.h"
+#include "camrtc/time.h"
+
+#define MAX_PENDING 32        /* candidates held per direction before the description */
+#define MAX_ENDED 64          /* finished sessions kept for the stats file */
+#define DEFAULT_MAX_VIEWERS 10
+#define STATUS_MS 1000
+
+typedef struct pending {
+    char *line[MAX_PENDING];  /* NULL entry = end-of-candidates */
+    unsigned n;
+    uint64_t dropped;
+} pending;
+
+typedef struct session {
+    struct peer_media *m;
+    struct session *next;
+    char client_id[CAMRTC_SIGMSG_MAX_ID + 1];   /* the viewer's id at a master; "" at a viewer */
+    camrtc_pcuv *pc;                            /* NULL once closed */
+    char *offer;                                /* master: the offer, until on_ready answers it */
+    bool described;                             /* our SDP went out */
+    bool remote_set;                            /* the remote SDP is applied */
+    bool closing;
+    pending out, in;
+    camrtc_time_us created_at, connected_at, first_frame_at;
+    char local_cand[CAMRTC_ICE_CANDIDATE_STRLEN], remote_cand[CAMRTC_ICE_CANDIDATE_STRLEN];
+    camrtc_pc_stats last;                       /* read at on_close */
+    camrtc_iceuv_stats net;
+    uint64_t bytes_prev;                        /* for the status line */
+    camrtc_pc_state state;
+} session;
+
+struct peer_media {
+    uv_loop_t *loop;
+    const camrtc_log *log;
+    peer_media_opts o;
+    camrtc_sigclient *client;
+    camrtc_rng rng;
+    camrtc_cert cert;
+    camrtc_kvs_ice_config *ice;                 /* the latest GetIceServerConfig; NULL = none */
+    camrtc_pipeline *pipe;
+    camrtc_pc_packets pkts;
+    session *live, *ended;
+    unsigned nlive, nended;
+    uint64_t refused, frames_prev;
+    FILE *out;
+    uv_timer_t status;
+    bool status_open, offered, stopping, stopped;
+    void (*done)(void *ud);
+    void *done_ud;
+    camrtc_time_us started_at;
+    camrtc_pipeline_stats pipe_stats;           /* as the pipeline stopped */
+    int level;                                  /* H.264 level_idc of the encoder and the SDP */
+};
+
+static const char MOD[] = "media";
+
+/* ---- pending candidates ------------------------------------------------------------------ */
+
+static void pending_push(pending *p, const char *line)
+{
+    if (p->n >= MAX_PENDING) {
+        p->dropped++;
+        return;
+    }
+    char *copy = line ? strdup(line) : NULL;
+    if (line && !copy) {
+        p->dropped++;
+        return;
+    }
+    p->line[p->n++] = copy;
+}
+
+static void pending_clear(pending *p)
+{
+    for (unsigned i = 0; i < p->n; i++)
+        free(p->line[i]);
+    p->n = 0;
+}
+
+/* ---- signaling out -------------------------------------------------------------------------- */
+
+static void send_json(peer_media *m, session *s, camrtc_sigmsg_type type, cJSON *o)
+{
+    char *text = o ? cJSON_PrintUnformatted(o) : NULL;
+    cJSON_Delete(o);
+    if (!text || !m->client) {
+        free(text);
+        return;
+    }
+    int rc = camrtc_sigclient_send(m->client, type, m->o.viewer ? NULL : s->client_id, text, strlen(text), NULL, 0);
+    if (rc < 0)
+        CAMRTC_LOGW(m->log, MOD, "cannot send %s: %s", camrtc_sigmsg_type_name(type), camrtc_strerror(rc));
+    free(text);
+}
+
+static void send_description(peer_media *m, session *s, const char *type, const char *sdp)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "type", type);
+    cJSON_AddStringToObject(o, "sdp", sdp);
+    send_json(m, s, m->o.viewer ? CAMRTC_SIGMSG_SDP_OFFER : CAMRTC_SIGMSG_SDP_ANSWER, o);
+}
+
+/* A local candidate as KVS and browsers carry it (KVS-PROTOCOL.md: candidate, sdpMid,
+ * sdpMLineIndex). End-of-candidates is not sent: KVS peers do not expect it. */
+static void send_candidate(peer_media *m, session *s, const char *line)
+{
+    if (!line)
+        return;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "candidate", line);
+    cJSON_AddStringToObject(o, "sdpMid", "0");
+    cJSON_AddNumberToObject(o, "sdpMLineIndex", 0);
+    send_json(m, s, CAMRTC_SIGMSG_ICE_CANDIDATE, o);
+}
+
+/* Our description went out: the candidates gathered meanwhile follow it. */
+static void described(peer_media *m, session *s)
+{
+    s->described = true;
+    for (unsigned i = 0; i < s->out.n; i++)
+        send_candidate(m, s, s->out.line[i]);
+    pending_clear(&s->out);
+}
+
+/* The remote description is applied: the candidates that came early can be used. */
+static void remote_set(session *s)
+{
+    s->remote_set = true;
+    for (unsigned i = 0; i < s->in.n && s->pc; i++)
+        camrtc_pcuv_add_remote_candidate(s->pc, s->in.line[i]);
+    pending_clear(&s->in);
+}
+
+/* ---- sessions -------------------------------------------------------------------------------- */
+
+static void session_free(session *s)
+{
+    pending_clear(&s->out);
+    pending_clear(&s->in);
+    free(s->offer);
+    free(s);
+}
+
+static void session_close(session *s)
+{
+    if (s->closing)
+        return;
+    s->closing = true;
+    camrtc_pcuv_close(s->pc);
+}
+
+static void finish_stop(peer_media *m);
+
+static void on_pc_close(camrtc_pcuv *p, void *ud)
+{
+    session *s = ud;
+    peer_media *m = s->m;
+    camrtc_pcuv_get_stats(p, &s->last);
+    s->net = *camrtc_pcuv_net_stats(p);
+    s->pc = NULL;
+    for (session **pp = &m->live; *pp; pp = &(*pp)->next)
+        if (*pp == s) {
+            *pp = s->next;
+            break;
+        }
+    m->nlive--;
+    if (s->client_id[0])
+        CAMRTC_LOGI(m->log, MOD, "viewer %s closed (%u left)", s->client_id, m->nlive);
+    if (m->nended < MAX_ENDED) {
+        s->next = m->ended;
+        m->ended = s;
+        m->nended++;
+    } else {
+        session_free(s);
+    }
+    if (m->stopping && !m->live)
+        finish_stop(m);
+}
+
+static void on_pc_event(camrtc_pcuv *p, void *ud, const camrtc_pc_event *ev)
+{
+    session *s = ud;
+    peer_media *m = s->m;
+    const char *who = s->client_id[0] ? s->client_id : "master";
+    switch (ev->type) {
+    case CAMRTC_PC_EV_STATE:
+        s->state = ev->state;
+        CAMRTC_LOGI(m->log, MOD, "%s: %s%s%s", who, camrtc_pc_state_name(ev->state),
+                    ev->state == CAMRTC_PC_FAILED ? ": " : "", ev->state == CAMRTC_PC_FAILED ? camrtc_strerror(ev->error) : "");
+        if (ev->state == CAMRTC_PC_CONNECTED) {
+            s->connected_at = camrtc_now_us();
+            camrtc_ice_candidate l, r;
+            if (camrtc_ice_get_selected(camrtc_pc_ice(camrtc_pcuv_pc(p)), &l, &r) == CAMRTC_OK) {
+                camrtc_ice_candidate_format(&l, s->local_cand, sizeof s->local_cand);
+                camrtc_ice_candidate_format(&r, s->remote_cand, sizeof s->remote_cand);
+            }
+            if (m->pipe)   /* a new viewer starts on an IDR */
+                camrtc_pipeline_force_idr(m->pipe);
+        } else if (ev->state == CAMRTC_PC_FAILED || ev->state == CAMRTC_PC_CLOSED) {
+            session_close(s);   /* the remote said goodbye, or it failed: freed from on_pc_close */
+        }
+        break;
+    case CAMRTC_PC_EV_CANDIDATE:
+        if (s->described)
+            send_candidate(m, s, ev->line);
+        else
+            pending_push(&s->out, ev->line);
+        break;
+    case CAMRTC_PC_EV_GATHERING_DONE:
+        break;
+    case CAMRTC_PC_EV_KEYFRAME_WANTED:
+        if (m->pipe)
+            camrtc_pipeline_force_idr(m->pipe);
+        break;
+    case CAMRTC_PC_EV_FRAME:
+        if (!s->first_frame_at)
+            s->first_frame_at = camrtc_now_us();
+        if (m->out && fwrite(ev->frame->data, 1, ev->frame->len, m->out) != ev->frame->len)
+            CAMRTC_LOGW(m->log, MOD, "cannot write %s", m->o.out);
+        break;
+    }
+}
+
+/* Sockets are bound: the viewer offers, the master answers the offer it holds. */
+static void on_pc_ready(camrtc_pcuv *p, void *ud)
+{
+    session *s = ud;
+    peer_media *m = s->m;
+    camrtc_buf b;
+    if (camrtc_buf_init(&b, 0, 16384) != CAMRTC_OK) {
+        session_close(s);
+        return;
+    }
+    char reason[160] = "";
+    int rc;
+    if (m->o.viewer) {
+        rc = camrtc_pcuv_create_offer(p, &b);
+    } else {
+        rc = camrtc_pcuv_answer_offer(p, s->offer, strlen(s->offer), &b, reason, sizeof reason);
+        free(s->offer);
+        s->offer = NULL;
+    }
+    char *sdp = rc == CAMRTC_OK ? camrtc_buf_cstr(&b) : NULL;
+    if (!sdp) {
+        /* e.g. a viewer that offers no H.264 profile our encoder produces */
+        CAMRTC_LOGW(m->log, MOD, "refusing %s: %s%s%s", s->client_id[0] ? s->client_id : "the answer",
+                    camrtc_strerror(rc < 0 ? rc : CAMRTC_ENOMEM), reason[0] ? ": " : "", reason);
+        m->refused += !m->o.viewer;
+        camrtc_buf_free(&b);
+        session_close(s);
+        return;
+    }
+    send_description(m, s, m->o.viewer ? "offer" : "answer", sdp);
+    camrtc_buf_free(&b);
+    described(m, s);
+    if (!m->o.viewer)
+        remote_set(s);
+}
+
+static const camrtc_pcuv_callbacks pc_cb = {.on_ready = on_pc_ready, .on_event = on_pc_event, .on_close = on_pc_close};
+
+/* The lowest H.264 level whose limits (ITU-T H.264 Table A-1: frame size and macroblock
+ * rate) fit the picture, so that the encoder and the SDP answer say the same thing. */
+static int h264_level_for(int width, int height, int fps)
+{
+    static const struct { int level; long max_fs, max_mbps; } levels[] = {
+        {31, 3600, 108000}, {32, 5120, 216000}, {40, 8192, 245760}, {42, 8704, 522240},
+        {50, 22080, 589824}, {51, 36864, 983040}, {52, 36864, 2073600},
+    };
+    long mbs = (long)((width + 15) / 16) * ((height + 15) / 16);
+    for (size_t i = 0; i < sizeof levels / sizeof levels[0]; i++)
+        if (mbs <= levels[i].max_fs && mbs * fps <= levels[i].max_mbps)
+            return levels[i].level;
+    return 52;
+}
+
+static session *session_new(peer_media *m, const char *client_id)
+{
+    session *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->m = m;
+    snprintf(s->client_id, sizeof s->client_id, "%s", client_id);
+    s->created_at = camrtc_now_us();
+    camrtc_pc_config pc = {0};
+    pc.role = m->o.viewer ? CAMRTC_PC_RECEIVER : CAMRTC_PC_SENDER;
+    pc.cert = &m->cert;
+    pc.log = m->log;
+    pc.ice.policy = m->o.relay_only ? CAMRTC_ICE_POLICY_RELAY : CAMRTC_ICE_POLICY_ALL;
+    /* The encoder makes constrained baseline; a baseline decoder takes it too. */
+    pc.h264_profiles = (1u << CAMRTC_SDP_H264_CONSTRAINED_BASELINE) | (1u << CAMRTC_SDP_H264_BASELINE);
+    pc.h264_max_level = m->level;
+    camrtc_iceuv_config net = {.ca_file = m->o.ca_file, .log = m->log};
+    if (camrtc_pcuv_new(m->loop, &pc, &net, &pc_cb, s, &s->pc) != CAMRTC_OK) {
+        free(s);
+        return NULL;
+    }
+    if (m->ice)
+        camrtc_pcuv_add_kvs_servers(s->pc, m->ice);
+    s->next = m->live;
+    m->live = s;
+    m->nlive++;
+    return s;
+}
+
+static session *find_live(peer_media *m, const char *client_id)
+{
+    for (session *s = m->live; s; s = s->next)
+        if (!s->closing && strcmp(s->client_id, client_id) == 0)
+            return s;
+    return NULL;
+}
+
+static unsigned count_active(const peer_media *m)
+{
+    unsigned n = 0;
+    for (const session *s = m->live; s; s = s->next)
+        n += !s->closing;
+    return n;
+}
+
+/* ---- the pipeline (master) ------------------------------------------------------------------- */
+
+/* Every NAL is packetized once, whether or not anyone watches (the packetizer keeps
+ * SPS/PPS for the STAP-A before the IDR), and the same packets go to every viewer. */
+static void on_nal(void *user, const camrtc_nal *nal)
+{
+    peer_media *m = user;
+    if (camrtc_pc_packetize(&m->pkts, nal) == CAMRTC_OK)
+        for (session *s = m->live; s; s = s->next)
+            if (!s->closing && s->state == CAMRTC_PC_CONNECTED)
+                camrtc_pcuv_send_packets(s->pc, &m->pkts);
+    camrtc_pipeline_release(m->pipe, nal);
+}
+
+/* ---- status line ------------------------------------------------------------------------------ */
+
+static void on_status(uv_timer_t *t)
+{
+    peer_media *m = t->data;
+    uint64_t bytes = 0;
+    double rtt_ms = 0, loss = 0;
+    unsigned connected = 0;
+    uint64_t frames = 0, decodable = 0, lost = 0;
+    for (session *s = m->live; s; s = s->next) {
+        camrtc_pc_stats st;
+        camrtc_pcuv_get_stats(s->pc, &st);
+        uint64_t b = m->o.viewer ? st.bytes_received : st.bytes_sent;
+        bytes += b - s->bytes_prev;
+        s->bytes_prev = b;
+        frames += st.frames_received;
+        decodable += st.frames_decodable;
+        lost += st.packets_lost;
+        if (s->state == CAMRTC_PC_CONNECTED) {
+            connected++;
+            rtt_ms += (double)st.round_trip_time / 1000.0;
+            loss += st.fraction_lost * 100.0 / 256.0;
+        }
+    }
+    double kbps = (double)bytes * 8.0 / 1000.0 * 1000.0 / STATUS_MS;
+    if (m->o.viewer) {
+        fprintf(stderr, "viewer: %s | frames %llu (decodable %llu) | %.0f kbps | lost %llu\n",
+                connected ? "connected" : "not connected", (unsigned long long)frames,
+                (unsigned long long)decodable, kbps, (unsigned long long)lost);
+        return;
+    }
+    camrtc_pipeline_stats ps;
+    camrtc_pipeline_get_stats(m->pipe, &ps);
+    uint64_t fps = ps.frames_encoded - m->frames_prev;
+    m->frames_prev = ps.frames_encoded;
+    fprintf(stderr, "master: viewers %u/%u | %llu fps | %.0f kbps | rtt %.1f ms | loss %.1f %%\n", connected,
+            m->nlive, (unsigned long long)fps, kbps, connected ? rtt_ms / connected : 0.0,
+            connected ? loss / connected : 0.0);
+}
+
+/* ---- stats file (W3C webrtc-stats names) ------------------------------------------------------- */
+
+static void add_u64(cJSON *o, const char *name, uint64_t v)
+{
+    cJSON_AddNumberToObject(o, name, (double)v);
+}
+
+static cJSON *session_json(const peer_media *m, const session *s)
+{
+    camrtc_pc_stats st;
+    if (s->pc)
+        camrtc_pcuv_get_stats(s->pc, &st);
+    else
+        st = s->last;
+    cJSON *o = cJSON_CreateObject();
+    if (s->client_id[0])
+        cJSON_AddStringToObject(o, "clientId", s->client_id);
+    cJSON_AddStringToObject(o, "state", camrtc_pc_state_name(s->pc ? s->state : CAMRTC_PC_CLOSED));
+    if (m->o.viewer) {
+        cJSON *in = cJSON_AddObjectToObject(o, "inbound-rtp");
+        add_u64(in, "packetsReceived", st.packets_received);
+        add_u64(in, "bytesReceived", st.bytes_received);
+        add_u64(in, "packetsLost", st.packets_lost);
+        add_u64(in, "framesReceived", st.frames_received);
+        add_u64(in, "framesDecodable", st.frames_decodable);
+        add_u64(in, "keyFramesReceived", st.key_frames_received);
+        add_u64(in, "nackCount", st.nack_sent);
+        add_u64(in, "pliCount", st.pli_sent);
+    } else {
+        cJSON *out = cJSON_AddObjectToObject(o, "outbound-rtp");
+        add_u64(out, "packetsSent", st.packets_sent);
+        add_u64(out, "bytesSent", st.bytes_sent);
+        add_u64(out, "headerBytesSent", st.header_bytes_sent);
+        add_u64(out, "retransmittedPacketsSent", st.retransmitted_packets_sent);
+        add_u64(out, "retransmittedBytesSent", st.retransmitted_bytes_sent);
+        add_u64(out, "framesSent", st.frames_sent);
+        add_u64(out, "framesEncoded", st.frames_sent);
+        add_u64(out, "keyFramesEncoded", st.key_frames_sent);
+        add_u64(out, "nackCount", st.nack_count);
+        add_u64(out, "pliCount", st.pli_count);
+        add_u64(out, "firCount", st.fir_count);
+        cJSON *ri = cJSON_AddObjectToObject(o, "remote-inbound-rtp");
+        cJSON_AddNumberToObject(ri, "roundTripTime", (double)st.round_trip_time / 1e6);
+        cJSON_AddNumberToObject(ri, "packetsLost", st.remote_packets_lost);
+        cJSON_AddNumberToObject(ri, "fractionLost", st.fraction_lost / 256.0);
+    }
+    cJSON *cp = cJSON_AddObjectToObject(o, "candidate-pair");
+    cJSON_AddStringToObject(cp, "state", s->connected_at ? "succeeded" : "failed");
+    cJSON_AddStringToObject(cp, "localCandidate", s->local_cand);
+    cJSON_AddStringToObject(cp, "remoteCandidate", s->remote_cand);
+    cJSON *tr = cJSON_AddObjectToObject(o, "transport");
+    cJSON_AddStringToObject(tr, "dtlsState", st.connected_at ? (s->pc ? "connected" : "closed") : "new");
+    add_u64(tr, "packetsSent", s->net.udp_sent);
+    add_u64(tr, "packetsReceived", s->net.udp_received);
+    add_u64(tr, "srtpErrors", st.srtp_errors);
+    return o;
+}
+
+static void add_sessions(const peer_media *m, cJSON *arr, const session *list)
+{
+    for (const session *s = list; s; s = s->next)
+        cJSON_AddItemToArray(arr, session_json(m, s));
+}
+
+/* The viewer's summary: its one session's counters at the top level, as the tests read them. */
+static void viewer_summary(const peer_media *m, cJSON *o)
+{
+    const session *s = m->live ? m->live : m->ended;
+    camrtc_pc_stats st = {0};
+    if (s && s->pc)
+        camrtc_pcuv_get_stats(s->pc, &st);
+    else if (s)
+        st = s->last;
+    add_u64(o, "framesReceived", st.frames_received);
+    add_u64(o, "framesDecodable", st.frames_decodable);
+    add_u64(o, "packetsReceived", st.packets_received);
+    add_u64(o, "packetsLost", st.packets_lost);
+    add_u64(o, "nackSent", st.nack_sent);
+    add_u64(o, "pliSent", st.pli_sent);
+    add_u64(o, "bytesReceived", st.bytes_received);
+    if (s && s->first_frame_at)
+        cJSON_AddNumberToObject(o, "timeToFirstFrameMs", (double)(s->first_frame_at - s->created_at) / 1000.0);
+    else
+        cJSON_AddNullToObject(o, "timeToFirstFrameMs");
+}
+
+static void write_stats(peer_media *m)
+{
+    if (!m->o.stats_json)
+        return;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "role", m->o.viewer ? "viewer" : "master");
+    cJSON_AddNumberToObject(o, "durationMs", (double)(camrtc_now_us() - m->started_at) / 1000.0);
+    if (m->o.viewer) {
+        viewer_summary(m, o);
+    } else {
+        add_u64(o, "viewersRefused", m->refused);
+        add_u64(o, "framesEncoded", m->pipe_stats.frames_encoded);
+        add_u64(o, "framesCaptured", m->pipe_stats.frames_captured);
+    }
+    cJSON *arr = cJSON_AddArrayToObject(o, m->o.viewer ? "sessions" : "viewers");
+    add_sessions(m, arr, m->live);
+    add_sessions(m, arr, m->ended);
+    char *text = cJSON_Print(o);
+    cJSON_Delete(o);
+    FILE *f = text ? fopen(m->o.stats_json, "w") : NULL;
+    if (!f || fputs(text, f) < 0 || fputc('\n', f) < 0)
+        CAMRTC_LOGW(m->log, MOD, "cannot write %s", m->o.stats_json);
+    if (f)
+        fclose(f);
+    free(text);
+}
+
+/* ---- public ----------------------------------------------------------------------------------- */
+
+peer_media *peer_media_new(uv_loop_t *loop, const camrtc_log *log, const peer_media_opts *o, char *err,
+                           size_t errsz)
+{
+    peer_media *m = calloc(1, sizeof *m);
+    if (!m) {
+        snprintf(err, errsz, "out of memory");
+        return NULL;
+    }
+    m->loop = loop;
+    m->log = log;
+    m->o = *o;
+    if (!m->o.max_viewers)
+        m->o.max_viewers = DEFAULT_MAX_VIEWERS;
+    m->started_at = camrtc_now_us();
+    if (camrtc_rng_init(&m->rng) != CAMRTC_OK) {
+        snprintf(err, errsz, "no entropy");
+        free(m);
+        return NULL;
+    }
+    if (camrtc_cert_self_signed("camrtc", 30, &m->rng, &m->cert) != CAMRTC_OK ||
+        camrtc_pc_packets_init(&m->pkts, 0) != CAMRTC_OK) {
+        snprintf(err, errsz, "cannot make the DTLS certificate");
+        camrtc_cert_free(&m->cert);
+        camrtc_rng_free(&m->rng);
+        free(m);
+        return NULL;
+    }
+    if (o->out && !(m->out = fopen(o->out, "wb"))) {
+        snprintf(err, errsz, "cannot open %s for writing", o->out);
+        peer_media_free(m);
+        return NULL;
+    }
+    m->level = 52;   /* a viewer only stores the stream: it takes any level */
+    if (!o->viewer) {
+        camrtc_source_config src = {.spec = o->source ? o->source : "testsrc", .width = o->width,
+                                    .height = o->height, .fps = o->fps};
+        int w = o->width ? o->width : 1280, h = o->height ? o->height : 720, fps = o->fps ? o->fps : 30;
+        m->level = h264_level_for(w, h, fps);
+        camrtc_encoder_config enc = {.width = o->width, .height = o->height, .fps = o->fps,
+                                     .bitrate_kbps = o->bitrate_kbps, .profile = CAMRTC_H264_CONSTRAINED_BASELINE,
+                                     .level_idc = m->level};
+        if (camrtc_pipeline_new(loop, &src, &enc, on_nal, m, NULL, &m->pipe, err, errsz) != CAMRTC_OK) {
+            peer_media_free(m);
+            return NULL;
+        }
+    }
+    uv_timer_init(loop, &m->status);
+    m->status.data = m;
+    m->status_open = true;
+    uv_timer_start(&m->status, on_status, STATUS_MS, STATUS_MS);
+    return m;
+}
+
+void peer_media_set_client(peer_media *m, camrtc_sigclient *c)
+{
+    m->client = c;
+}
+
+void peer_media_on_state(peer_media *m, const char *state)
+{
+    /* The viewer offers once, on its first connection to the signaling service. */
+    if (!m->o.viewer || m->offered || m->stopping || strcmp(state, "connected") != 0)
+        return;
+    m->offered = true;
+    session *s = session_new(m, "");
+    int rc = s ? camrtc_pcuv_start(s->pc) : CAMRTC_ENOMEM;
+    if (rc < 0) {
+        CAMRTC_LOGE(m->log, MOD, "cannot start the peer connection: %s", camrtc_strerror(rc));
+        if (s)
+            session_close(s);
+    }
+}
+
+void peer_media_on_ice_config(peer_media *m, const camrtc_kvs_ice_config *c)
+{
+    if (!m->ice && !(m->ice = malloc(sizeof *m->ice)))
+        return;
+    *m->ice = *c;
+}
+
+/* The "payload" of a message as JSON (the client already checked and decoded it). */
+static cJSON *payload_of(const camrtc_sigmsg *msg)
+{
+    camrtc_buf b = {0};
+    cJSON *o = NULL;
+    if (camrtc_sigmsg_get_payload_json(msg, &b) == 0)
+        o = cJSON_ParseWithLength((const char *)camrtc_buf_data(&b), b.len);
+    camrtc_buf_free(&b);
+    return o;
+}
+
+static void master_offer(peer_media *m, const char *from, const char *sdp)
+{
+    session *old = find_live(m, from);
+    if (old) {   /* the viewer started over */
+        CAMRTC_LOGI(m->log, MOD, "viewer %s offers again: replacing its connection", from);
+        session_close(old);
+    }
+    if (count_active(m) >= m->o.max_viewers) {
+        m->refused++;
+        CAMRTC_LOGW(m->log, MOD, "refusing viewer %s: %u viewers already (--max-viewers)", from, m->o.max_viewers);
+        return;
+    }
+    session *s = session_new(m, from);
+    if (s && !(s->offer = strdup(sdp))) {
+        session_close(s);
+        return;
+    }
+    int rc = s ? camrtc_pcuv_start(s->pc) : CAMRTC_ENOMEM;
+    if (rc < 0) {
+        CAMRTC_LOGW(m->log, MOD, "viewer %s: cannot start: %s", from, camrtc_strerror(rc));
+        if (s)
+            session_close(s);
+        return;
+    }
+    CAMRTC_LOGI(m->log, MOD, "viewer %s: offer taken (%u viewers)", from, count_active(m));
+}
+
+static void remote_candidate(peer_media *m, session *s, const cJSON *p)
+{
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(p, "candidate");
+    if (!cJSON_IsString(c))
+        return;
+    const char *line = c->valuestring[0] ? c->valuestring : NULL;   /* "" = end-of-candidates */
+    if (s->remote_set && s->pc)
+        camrtc_pcuv_add_remote_candidate(s->pc, line);
+    else
+        pending_push(&s->in, line);
+    (void)m;
+}
+
+void peer_media_on_message(peer_media *m, const camrtc_sigmsg *msg)
+{
+    if (m->stopping)
+        return;
+    cJSON *p = payload_of(msg);
+    const cJSON *sdp = cJSON_GetObjectItemCaseSensitive(p, "sdp");
+    switch (msg->type) {
+    case CAMRTC_SIGMSG_SDP_OFFER:
+        if (!m->o.viewer && msg->peer_id[0] && cJSON_IsString(sdp))
+            master_offer(m, msg->peer_id, sdp->valuestring);
+        break;
+    case CAMRTC_SIGMSG_SDP_ANSWER: {
+        session *s = m->o.viewer ? find_live(m, "") : NULL;
+        if (!s || !cJSON_IsString(sdp) || s->remote_set)
+            break;
+        char reason[160] = "";
+        int rc = camrtc_pcuv_set_answer(s->pc, sdp->valuestring, strlen(sdp->valuestring), reason, sizeof reason);
+        if (rc < 0) {
+            CAMRTC_LOGE(m->log, MOD, "the master's answer is refused: %s %s", camrtc_strerror(rc), reason);
+            session_close(s);
+        } else {
+            remote_set(s);
+        }
+        break;
+    }
+    case CAMRTC_SIGMSG_ICE_CANDIDATE: {
+        session *s = find_live(m, m->o.viewer ? "" : msg->peer_id);
+        if (s)
+            remote_candidate(m, s, p);
+        break;
+    }
+    default:
+        break;
+    }
+    cJSON_Delete(p);
+}
+
+static void finish_stop(peer_media *m)
+{
+    if (m->stopped)
+        return;
+    m->stopped = true;
+    write_stats(m);
+    if (m->out) {
+        fclose(m->out);
+        m->out = NULL;
+    }
+    if (m->done)
+        m->done(m->done_ud);
+}
+
+void peer_media_stop(peer_media *m, void (*done)(void *ud), void *ud)
+{
+    if (m->stopping)
+        return;
+    m->stopping = true;
+    m->done = done;
+    m->done_ud = ud;
+    if (m->pipe)
+        camrtc_pipeline_get_stats(m->pipe, &m->pipe_stats);
+    camrtc_pipeline_free(m->pipe);
+    m->pipe = NULL;
+    if (m->status_open) {
+        m->status_open = false;
+        uv_close((uv_handle_t *)&m->status, NULL);
+    }
+    if (!m->live) {
+        finish_stop(m);
+        return;
+    }
+    for (session *s = m->live; s; s = s->next)
+        session_close(s);
+}
+
+void peer_media_free(peer_media *m)
+{
+    if (!m)
+        return;
+    camrtc_pipeline_free(m->pipe);
+    for (session *s = m->live; s;) {   /* only if the loop ended early */
+        session *n = s->next;
+        session_free(s);
+        s = n;
+    }
+    for (session *s = m->ended; s;) {
+        session *n = s->next;
+        session_free(s);
+        s = n;
+    }
+    if (m->out)
+        fclose(m->out);
+    free(m->ice);
+    camrtc_pc_packets_free(&m->pkts);
+    camrtc_cert_free(&m->cert);
+    camrtc_rng_free(&m->rng);
+    free(m);
+}

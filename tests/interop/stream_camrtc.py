@@ -1,0 +1,389 @@
+#!/usr/bin/python3
+"""camrtc end to end over real sockets: `camrtc signaling` (in memory, 127.0.0.1), a
+`camrtc master` streaming the test pattern, and `camrtc viewer`s that offer, receive and
+write the frames to an Annex-B file.
+
+Runs:
+  one viewer   5 s; the file decodes with python3-av (FFmpeg); every picture carries the
+               test pattern's frame id (read with tests/media/roundtrip.py's reader):
+               >= 100 pictures, ids strictly increasing; the viewer's stats say
+               framesDecodable == framesReceived.
+  three viewers at once: each receives and decodes >= 60 pictures; the master's stats
+               list the three viewers with packets sent.
+  --max-viewers 1: a second viewer gets no answer and no frames, the master logs and
+               counts the refusal, the first viewer streams on.
+  High only:   an offer with only profile-level-id 640032 (sent through `camrtc viewer
+               --stdio`) gets no answer; the master logs why.
+  relay only:  through coturn (tests/interop/ice_coturn.py's Coturn), credentials from
+               GetIceServerConfig: a relay-to-relay pair, >= 60 pictures, and both sides
+               deallocate when they close (skipped without turnserver).
+
+Everything is bounded: each process has a deadline and is killed at the end whatever
+happens. Credentials: the local pair `camrtc signaling` accepts (README.md).
+
+Environment: CAMRTC_BIN = the camrtc binary. Verbose: STREAM_VERBOSE=1.
+"""
+import importlib.util
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+VERBOSE = os.environ.get("STREAM_VERBOSE") == "1"
+LOCAL_ENV = {
+    "AWS_ACCESS_KEY_ID": "CAMRTCLOCALKEY0000000",
+    "AWS_SECRET_ACCESS_KEY": "camrtc/local/secret/0000000000000000000000",
+    "AWS_REGION": "us-west-2",
+}
+START_TIMEOUT = 10.0      # seconds for the signaling service to print its URL
+VIEWER_SECONDS = 5
+PROCESS_TIMEOUT = 30.0    # seconds any one process may take to finish
+
+
+def log(*a):
+    if VERBOSE:
+        print(*a, file=sys.stderr, flush=True)
+
+
+def roundtrip_reader():
+    """tests/media/roundtrip.py as a module: read_block and luma_rows."""
+    path = os.path.join(HERE, "..", "media", "roundtrip.py")
+    spec = importlib.util.spec_from_file_location("camrtc_roundtrip", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def env():
+    e = dict(os.environ)
+    e.update(LOCAL_ENV)
+    for k in ("AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_KINESIS_VIDEO"):
+        e.pop(k, None)
+    e.setdefault("CAMRTC_LOG", "info")
+    return e
+
+
+class Procs:
+    """Every process started, killed at the end whatever happened."""
+
+    def __init__(self):
+        self.procs = []
+
+    def start(self, args, **kw):
+        log("start:", " ".join(args))
+        p = subprocess.Popen(args, env=env(), **kw)
+        self.procs.append(p)
+        return p
+
+    def kill_all(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()
+            try:
+                p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+
+
+def start_signaling(procs, camrtc, tmp, extra=()):
+    err = open(os.path.join(tmp, "signaling.log"), "a")
+    p = procs.start([camrtc, "signaling", "--listen", "127.0.0.1:0", "--memory", *extra],
+                    stdout=subprocess.PIPE, stderr=err)
+    deadline = time.monotonic() + START_TIMEOUT
+    buf = b""
+    while time.monotonic() < deadline and b"\n" not in buf:
+        ready, _, _ = select.select([p.stdout], [], [], 0.1)
+        if ready:
+            chunk = os.read(p.stdout.fileno(), 4096)
+            if not chunk:
+                break
+            buf += chunk
+    first = buf.decode(errors="replace").split("\n", 1)[0]
+    url = first.split()[-1] if first else ""
+    if not url.startswith("http://127.0.0.1:"):
+        raise RuntimeError("signaling did not print its URL: %r" % first)
+    return url
+
+
+def wait_for_log(path, text, p, what):
+    """Poll a process's log until text shows (the master has joined), bounded."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        with open(path) as f:
+            if text in f.read():
+                return
+        if p.poll() is not None:
+            raise RuntimeError("%s exited with %d before '%s'" % (what, p.returncode, text))
+        time.sleep(0.05)
+    raise RuntimeError("%s: no '%s' within %.0f s" % (what, text, START_TIMEOUT))
+
+
+def start_master(procs, camrtc, tmp, url, channel, extra=()):
+    stats = os.path.join(tmp, "master-%s.json" % channel)
+    logf = os.path.join(tmp, "master-%s.log" % channel)
+    err = open(logf, "w")
+    p = procs.start([camrtc, "master", "--channel", channel, "--create", "--endpoint", url, "--no-cache",
+                     "--source", "testsrc", "--size", "640x360", "--fps", "30", "--bitrate", "1000",
+                     "--stats-json", stats, *extra], stdout=subprocess.DEVNULL, stderr=err)
+    # Viewers offer as soon as they join: the master must be on the channel first.
+    wait_for_log(logf, "state connected", p, "master")
+    return p, stats, logf
+
+
+def start_viewer(procs, camrtc, tmp, url, channel, name, seconds=VIEWER_SECONDS, extra=()):
+    out = os.path.join(tmp, "%s.h264" % name)
+    stats = os.path.join(tmp, "%s.json" % name)
+    err = open(os.path.join(tmp, "%s.log" % name), "w")
+    p = procs.start([camrtc, "viewer", "--channel", channel, "--client-id", name, "--endpoint", url,
+                     "--no-cache", "--duration", str(seconds), "--out", out, "--stats-json", stats, *extra],
+                    stdout=subprocess.DEVNULL, stderr=err)
+    return p, out, stats
+
+
+def wait_exit(p, what):
+    try:
+        rc = p.wait(timeout=PROCESS_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        raise RuntimeError("%s did not finish in %.0f s" % (what, PROCESS_TIMEOUT))
+    if rc != 0:
+        raise RuntimeError("%s exited with %d" % (what, rc))
+
+
+def decode_ids(av, rt, path):
+    """The frame ids of every decoded picture (None where the block does not read)."""
+    ids = []
+    with av.open(path, format="h264") as c:
+        for frame in c.decode(video=0):
+            block = rt.read_block(rt.luma_rows(frame.reformat(format="yuv420p")))
+            ids.append(block[0] if block else None)
+    return ids
+
+
+def check_viewer(av, rt, out, stats, min_frames):
+    ids = decode_ids(av, rt, out)
+    if len(ids) < min_frames:
+        return "%s: %d pictures decoded, want >= %d" % (out, len(ids), min_frames)
+    if any(i is None for i in ids):
+        return "%s: %d pictures without a readable frame id" % (out, sum(i is None for i in ids))
+    if any(b <= a for a, b in zip(ids, ids[1:])):
+        return "%s: frame ids not strictly increasing: %s" % (out, ids[:20])
+    with open(stats) as f:
+        st = json.load(f)
+    for k in ("framesReceived", "framesDecodable", "packetsLost", "nackSent", "pliSent", "bytesReceived",
+              "timeToFirstFrameMs"):
+        if k not in st:
+            return "%s: no %s" % (stats, k)
+    if st["framesDecodable"] != st["framesReceived"]:
+        return "%s: framesDecodable %d != framesReceived %d" % (stats, st["framesDecodable"], st["framesReceived"])
+    if st["framesReceived"] < min_frames:
+        return "%s: framesReceived %d" % (stats, st["framesReceived"])
+    log("%s: %d pictures, ids %d..%d, first frame after %s ms" % (out, len(ids), ids[0], ids[-1],
+                                                                  st["timeToFirstFrameMs"]))
+    return None
+
+
+def stop_master(p, stats, want_viewers):
+    p.send_signal(signal.SIGINT)
+    wait_exit(p, "master")
+    with open(stats) as f:
+        st = json.load(f)
+    viewers = st.get("viewers", [])
+    if len(viewers) < want_viewers:
+        return "master stats list %d viewers, want %d" % (len(viewers), want_viewers)
+    for v in viewers:
+        out = v.get("outbound-rtp", {})
+        if out.get("packetsSent", 0) <= 0 or "roundTripTime" not in v.get("remote-inbound-rtp", {}):
+            return "master stats for %s: %s" % (v.get("clientId"), v)
+    return None
+
+
+def run_one(av, rt, camrtc, tmp, url):
+    master, mstats, _ = start_master(PROCS, camrtc, tmp, url, "one")
+    viewer, out, vstats = start_viewer(PROCS, camrtc, tmp, url, "one", "viewer-1")
+    wait_exit(viewer, "viewer-1")
+    err = check_viewer(av, rt, out, vstats, 100)
+    return err or stop_master(master, mstats, 1)
+
+
+def run_three(av, rt, camrtc, tmp, url):
+    master, mstats, _ = start_master(PROCS, camrtc, tmp, url, "three")
+    viewers = [start_viewer(PROCS, camrtc, tmp, url, "three", "viewer-%d" % i) for i in range(3)]
+    for i, (p, _, _) in enumerate(viewers):
+        wait_exit(p, "viewer-%d" % i)
+    for _, out, vstats in viewers:
+        err = check_viewer(av, rt, out, vstats, 60)
+        if err:
+            return err
+    return stop_master(master, mstats, 3)
+
+
+def run_refused(av, rt, camrtc, tmp, url):
+    """--max-viewers 1: the second viewer gets no answer (and no frames); the first streams."""
+    master, mstats, mlog = start_master(PROCS, camrtc, tmp, url, "full", ("--max-viewers", "1"))
+    first = start_viewer(PROCS, camrtc, tmp, url, "full", "viewer-a", 4)
+    wait_for_log(mlog, "viewer-a: offer taken", master, "master")
+    second = start_viewer(PROCS, camrtc, tmp, url, "full", "viewer-b", 3)
+    wait_exit(second[0], "viewer-b")
+    wait_exit(first[0], "viewer-a")
+    err = check_viewer(av, rt, first[1], first[2], 60)
+    if err:
+        return err
+    with open(second[2]) as f:
+        st = json.load(f)
+    if st["framesReceived"] != 0:
+        return "the refused viewer received %d frames" % st["framesReceived"]
+    with open(mlog) as f:
+        if "refusing viewer viewer-b" not in f.read():
+            return "the master did not log the refusal"
+    err = stop_master(master, mstats, 1)
+    with open(mstats) as f:
+        refused = json.load(f).get("viewersRefused", 0)
+    return err or (None if refused == 1 else "viewersRefused %d, want 1" % refused)
+
+
+# An offer a browser could make that wants only High profile (profile-level-id 640032):
+# the master's encoder makes constrained baseline, so it must refuse, not answer.
+HIGH_ONLY_OFFER = "\r\n".join([
+    "v=0", "o=- 1 1 IN IP4 127.0.0.1", "s=-", "t=0 0", "a=group:BUNDLE 0",
+    "m=video 9 UDP/TLS/RTP/SAVPF 102", "c=IN IP4 0.0.0.0", "a=mid:0",
+    "a=ice-ufrag:hiOnly", "a=ice-pwd:abcdefghijklmnopqrstuvwx", "a=ice-options:trickle",
+    "a=fingerprint:sha-256 " + ":".join(["AB"] * 32), "a=setup:actpass", "a=rtcp-mux", "a=recvonly",
+    "a=rtpmap:102 H264/90000", "a=rtcp-fb:102 nack", "a=rtcp-fb:102 nack pli",
+    "a=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=640032", ""])
+
+
+def run_profile_refused(av, rt, camrtc, tmp, url):
+    """A viewer (driven through `camrtc viewer --stdio`) that offers only High profile gets
+    no answer, and the master says why."""
+    master, mstats, mlog = start_master(PROCS, camrtc, tmp, url, "prof")
+    err = open(os.path.join(tmp, "viewer-h.log"), "w")
+    v = PROCS.start([camrtc, "viewer", "--channel", "prof", "--client-id", "viewer-h", "--endpoint", url,
+                     "--no-cache", "--stdio"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err)
+    events = []
+
+    def read_until(pred, seconds):
+        deadline = time.monotonic() + seconds
+        buf = b""
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([v.stdout], [], [], 0.1)
+            if not ready:
+                continue
+            chunk = os.read(v.stdout.fileno(), 65536)
+            if not chunk:
+                return False
+            buf += chunk
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                ev = json.loads(line)
+                events.append(ev)
+                if pred(ev):
+                    return True
+        return False
+
+    if not read_until(lambda e: e.get("event") == "state" and e.get("state") == "connected", START_TIMEOUT):
+        return "the --stdio viewer did not connect"
+    cmd = {"send": "SDP_OFFER", "payload": {"type": "offer", "sdp": HIGH_ONLY_OFFER}}
+    v.stdin.write((json.dumps(cmd) + "\n").encode())
+    v.stdin.flush()
+    wait_for_log(mlog, "refusing viewer-h", master, "master")
+    read_until(lambda e: False, 1.0)   # an answer, if one came, would be here by now
+    v.stdin.write(b'{"stop":true}\n')
+    v.stdin.flush()
+    wait_exit(v, "viewer-h")
+    if any(e.get("event") == "message" and e.get("type") == "SDP_ANSWER" for e in events):
+        return "the master answered an offer it cannot serve"
+    master.send_signal(signal.SIGINT)
+    wait_exit(master, "master")
+    with open(mstats) as f:
+        refused = json.load(f).get("viewersRefused", 0)
+    return None if refused == 1 else "viewersRefused %d, want 1" % refused
+
+
+def run_relay(av, rt, camrtc, tmp, url):
+    """Relay only through coturn: `camrtc signaling` hands out coturn's URL with
+    time-limited credentials (GetIceServerConfig), master and viewer use nothing else;
+    the selected pair is relay to relay, and both deallocate (Refresh lifetime 0) when
+    they close. url is unused: this run needs a signaling service that knows coturn."""
+    if not shutil.which("turnserver"):
+        return "SKIP: turnserver is not installed"
+    sys.path.insert(0, HERE)
+    from ice_coturn import Coturn
+    secret = "stream-secret"
+    turn = Coturn(secret=secret)
+    try:
+        turl = "turn:127.0.0.1:%d?transport=udp" % turn.port
+        surl = start_signaling(PROCS, camrtc, tmp, ("--turn-url", turl, "--turn-secret", secret))
+        master, mstats, _ = start_master(PROCS, camrtc, tmp, surl, "relay", ("--relay-only",))
+        viewer, out, vstats = start_viewer(PROCS, camrtc, tmp, surl, "relay", "viewer-r", 4, ("--relay-only",))
+        wait_exit(viewer, "viewer-r")
+        err = check_viewer(av, rt, out, vstats, 60)
+        if err:
+            return err
+        err = stop_master(master, mstats, 1)
+        if err:
+            return err
+        with open(mstats) as f:
+            pair = json.load(f)["viewers"][0]["candidate-pair"]
+        if "typ relay" not in pair["localCandidate"] or "typ relay" not in pair["remoteCandidate"]:
+            return "not a relay pair: %s" % pair
+        dealloc = turn.deallocations()
+        if len(dealloc) < 2:
+            return "coturn saw %d deallocations, want 2 (master and viewer)" % len(dealloc)
+        return None
+    finally:
+        turn.stop()
+
+
+PROCS = Procs()
+
+
+def main():
+    camrtc = os.environ.get("CAMRTC_BIN")
+    if not camrtc:
+        print("stream_camrtc: set CAMRTC_BIN", file=sys.stderr)
+        return 2
+    try:
+        import av
+    except ImportError:
+        print("stream_camrtc: python3-av is not installed", file=sys.stderr)
+        return 1
+    rt = roundtrip_reader()
+    failed = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            try:
+                url = start_signaling(PROCS, camrtc, tmp)
+            except RuntimeError as e:
+                print("FAIL signaling: %s" % e, flush=True)
+                return 1
+            log("signaling at", url)
+            for name, run in (("one viewer", run_one), ("three viewers", run_three),
+                              ("the viewer past --max-viewers is refused", run_refused),
+                              ("a viewer offering only High profile is refused", run_profile_refused),
+                              ("relay only through coturn", run_relay)):
+                try:
+                    err = run(av, rt, camrtc, tmp, url)
+                except RuntimeError as e:
+                    err = str(e)
+                skipped = bool(err) and err.startswith("SKIP")
+                print("%s %s%s" % ("skip" if skipped else "FAIL" if err else "ok  ", name,
+                                   ": " + err if err else ""), flush=True)
+                failed += bool(err) and not skipped
+                if err and VERBOSE:
+                    for f in sorted(os.listdir(tmp)):
+                        if f.endswith(".log"):
+                            with open(os.path.join(tmp, f)) as fh:
+                                print("--- %s\n%s" % (f, fh.read()[-3000:]), file=sys.stderr)
+        finally:
+            PROCS.kill_all()
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
