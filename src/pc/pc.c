@@ -599,8 +599,12 @@ int camrtc_pc_handle_timeout(camrtc_pc *pc, camrtc_time_us now)
 int camrtc_pc_close(camrtc_pc *pc, camrtc_time_us now)
 {
     pc->now = now;
-    if (pc->state == CAMRTC_PC_CLOSED)
+    if (pc->state == CAMRTC_PC_CLOSED) {
+        /* Closed by the peer's close_notify: our ICE side (consent, TURN allocations)
+         * still has to be shut down. camrtc_ice_close is idempotent. */
+        camrtc_ice_close(pc->ice, now);
         return CAMRTC_OK;
+    }
     if (pc->srtp_tx && pc->state == CAMRTC_PC_CONNECTED) {
         uint8_t bye[64];
         int n = camrtc_rtcp_write_bye(bye, sizeof bye - CAMRTC_SRTP_MAX_OVERHEAD, &pc->ssrc, 1);
