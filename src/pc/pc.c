@@ -437,6 +437,18 @@ static int apply_remote(camrtc_pc *pc, camrtc_time_us now)
     return CAMRTC_OK;
 }
 
+/* Once negotiated, only pc->neg's values are needed: free the two parsed descriptions
+ * (about 270 KB together) and forget neg's pointers into them. */
+static void drop_descriptions(camrtc_pc *pc)
+{
+    camrtc_sdp_free(pc->offer);
+    camrtc_sdp_free(pc->answer);
+    pc->offer = pc->answer = NULL;
+    pc->neg.remote_ufrag = pc->neg.remote_pwd = NULL;
+    pc->neg.transport = NULL;
+    pc->neg.video_mid = NULL;
+}
+
 static int start_gathering(camrtc_pc *pc, camrtc_time_us now)
 {
     if (pc->gathering)
@@ -447,7 +459,7 @@ static int start_gathering(camrtc_pc *pc, camrtc_time_us now)
 
 int camrtc_pc_create_offer(camrtc_pc *pc, camrtc_time_us now, camrtc_buf *out)
 {
-    if (pc->cfg.role != CAMRTC_PC_RECEIVER || pc->offer)
+    if (pc->cfg.role != CAMRTC_PC_RECEIVER || pc->offer || pc->negotiated)
         return CAMRTC_ESTATE;
     pc->now = now;
     camrtc_sdp_offer_config oc;
@@ -492,6 +504,8 @@ int camrtc_pc_set_answer(camrtc_pc *pc, camrtc_time_us now, const char *sdp, siz
         pc->answer = NULL;
         camrtc_dtls_free(pc->dtls);
         pc->dtls = NULL;
+    } else {
+        drop_descriptions(pc);
     }
     return rc;
 }
@@ -499,7 +513,7 @@ int camrtc_pc_set_answer(camrtc_pc *pc, camrtc_time_us now, const char *sdp, siz
 int camrtc_pc_answer_offer(camrtc_pc *pc, camrtc_time_us now, const char *sdp, size_t len, camrtc_buf *out,
                            char *reason, size_t reasonsz)
 {
-    if (pc->cfg.role != CAMRTC_PC_SENDER || pc->offer)
+    if (pc->cfg.role != CAMRTC_PC_SENDER || pc->offer || pc->negotiated)
         return CAMRTC_ESTATE;
     pc->now = now;
     int rc = camrtc_sdp_parse(sdp, len, &pc->offer, reason, reasonsz);
@@ -528,6 +542,8 @@ int camrtc_pc_answer_offer(camrtc_pc *pc, camrtc_time_us now, const char *sdp, s
         pc->offer = pc->answer = NULL;
         camrtc_dtls_free(pc->dtls);
         pc->dtls = NULL;
+    } else if (rc == CAMRTC_OK) {
+        drop_descriptions(pc);
     }
     return rc;
 }
