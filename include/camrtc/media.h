@@ -173,6 +173,8 @@ typedef struct camrtc_encoder_config {
     int slice_max_size;            /* 0 = 1100 bytes: one slice fits an RTP packet */
     int threads;                   /* x264 threads, 0 = 1 (sliced threads off) */
     const char *preset;            /* NULL = "ultrafast" */
+    bool no_frame_sei;             /* leave out the camrtc SEI (frame id, capture time)
+                                      that every picture carries by default */
 } camrtc_encoder_config;
 
 /* Parse and serialize H.264 bits used by tests and SDP: the first SPS's profile_idc,
@@ -189,6 +191,31 @@ int camrtc_h264_sps_size(const uint8_t *annexb, size_t len, int *width, int *hei
  * or CAMRTC_EPROTO when anything but zero bytes precedes the first start code. */
 int camrtc_h264_split(const uint8_t *annexb, size_t len,
                       void (*fn)(void *user, const uint8_t *nal, size_t len), void *user);
+
+/* ---- the camrtc SEI: frame id and capture time in the bitstream ---------------------- */
+
+/* Every picture camrtc encodes carries one SEI user_data_unregistered message (payloadType
+ * 5, H.264 Annex D): the 16-byte UUID below (generated once for camrtc), then
+ * version 1: a version byte (1), frame_id (u64) and capture_us (u64), big-endian. These
+ * are the values the test pattern burns into its pixels (there only frame_id mod 2^32
+ * and capture ms mod 2^24), so a receiver can read them without decoding a picture.
+ * A reader accepts version 1 with more bytes after capture_us (room for later fields). */
+#define CAMRTC_SEI_UUID_BYTES {0xb4, 0xdf, 0x6d, 0x21, 0x4b, 0xa7, 0x4b, 0x06, \
+                               0xa5, 0x19, 0x95, 0x28, 0x29, 0x86, 0xbb, 0x53}
+#define CAMRTC_SEI_VERSION 1
+#define CAMRTC_SEI_PAYLOAD_SIZE (16 + 1 + 8 + 8)
+
+/* Write the payload of that message (UUID, version, values; no SEI header) into out,
+ * which holds at least CAMRTC_SEI_PAYLOAD_SIZE bytes. Returns CAMRTC_SEI_PAYLOAD_SIZE. */
+size_t camrtc_h264_write_camrtc_sei(uint8_t *out, uint64_t frame_id, camrtc_time_us capture_us);
+
+/* Find the camrtc message in one SEI NAL unit (no start code, header byte first, as in
+ * camrtc_nal.data): walks every sei_message (7.3.2.3.1), emulation prevention bytes
+ * removed. CAMRTC_OK and the values when found; CAMRTC_ENOTFOUND for another NAL type, an
+ * SEI without our UUID, or another version; CAMRTC_EPROTO when a message runs past the end
+ * of the NAL before ours was found; CAMRTC_EINVAL for NULL arguments. */
+int camrtc_h264_read_camrtc_sei(const uint8_t *nal, size_t len, uint64_t *frame_id,
+                                camrtc_time_us *capture_us);
 
 #ifdef __cplusplus
 }

@@ -245,9 +245,14 @@ static const char probe_usage[] =
 "Lists the access units of an Annex-B H.264 stream without decoding it: for each, IDR\n"
 "or not, its size and NAL count, and every SPS's profile, constraint flags, level and\n"
 "picture size. camrtc has no H.264 decoder (it never needs one); to see the pictures,\n"
-"decode with ffmpeg or python3-av. Streams from the test pattern carry a machine-\n"
-"readable block (frame number, capture time) that tests/media/roundtrip.py reads back\n"
-"after decoding with python3-av.\n";
+"decode with ffmpeg or python3-av.\n"
+"\n"
+"Every picture camrtc encodes carries an SEI (user data, camrtc's UUID) with its frame\n"
+"id and capture time (microseconds, the sender's monotonic clock): probe prints them\n"
+"per access unit, or \"no camrtc SEI\". They are the same values the test pattern burns\n"
+"into the pixels as a machine-readable block (there: frame id mod 2^32, capture time in\n"
+"ms mod 2^24, printed here as ms24), which tests/media/roundtrip.py reads back from the\n"
+"decoded pictures with python3-av and compares with this output.\n";
 
 #define PROBE_MAX_FILE ((size_t)512 << 20)
 
@@ -397,15 +402,28 @@ static void probe_au(const uint8_t *au, size_t len, bool key, probe_totals *t)
     size_t off = 0;
     h264_nal_pos np;
     unsigned nals = 0, slices = 0;
+    bool have_sei = false;
+    uint64_t frame_id = 0;
+    camrtc_time_us capture_us = 0;
     while (h264_next_nal(au, len, &off, &np)) {
         nals++;
         uint8_t type = au[np.nal] & 0x1f;
         slices += type == H264_NAL_SLICE || type == H264_NAL_IDR;
         if (type == H264_NAL_SPS)
             probe_sps(au + np.nal, np.len);
+        if (type == H264_NAL_SEI && !have_sei)
+            have_sei = camrtc_h264_read_camrtc_sei(au + np.nal, np.len, &frame_id,
+                                                   &capture_us) == CAMRTC_OK;
     }
     printf("au %u: %s %zu bytes, %u NALs, %u slices\n", t->aus, key ? "IDR" : "non-IDR", len,
            nals, slices);
+    /* ms24: the capture time as the test pattern's block carries it (camrtc/media.h). */
+    if (have_sei)
+        printf("  camrtc SEI: frame_id %llu capture_us %llu ms24 %llu\n",
+               (unsigned long long)frame_id, (unsigned long long)capture_us,
+               (unsigned long long)(capture_us / 1000 % (1u << 24)));
+    else
+        printf("  no camrtc SEI\n");
     t->aus++;
     t->idrs += key;
     t->bytes += len;

@@ -42,6 +42,15 @@ struct camrtc_encoder {
     bool alloc_failed;
     int emitted;
 
+    /* The camrtc SEI (frame id, capture time; see camrtc/media.h) handed to x264 with
+     * each picture. x264 reads the payload while it encodes that picture, and with
+     * tune zerolatency (no lookahead, no B-frames) it encodes it inside the same
+     * x264_encoder_encode call, so one buffer owned here serves every picture: no
+     * allocation per frame, and sei_free stays NULL (x264 frees nothing of ours). */
+    bool frame_sei;
+    x264_sei_payload_t sei;
+    uint8_t sei_buf[CAMRTC_SEI_PAYLOAD_SIZE];
+
     /* The held-back NAL (see encoder.h) and the two buffers the callback path encodes
      * into: one holds the held NAL while the next is written into the other. */
     bool have_held;
@@ -256,6 +265,7 @@ int camrtc_encoder_new(const camrtc_encoder_config *cfg, camrtc_encoder_nal_fn o
     e->on_nal = on_nal;
     e->user = user;
     e->use_nalu_cb = c.threads == 1;
+    e->frame_sei = !c.no_frame_sei;
     e->width = c.width;
     e->height = c.height;
     e->fps = c.fps;
@@ -281,6 +291,19 @@ void camrtc_encoder_free(camrtc_encoder *e)
 
 /* ---- encoding ------------------------------------------------------------------------ */
 
+/* One user_data_unregistered SEI in front of the picture's slices. x264 writes it as its
+ * own SEI NAL after SPS/PPS (so it is tagged keyframe on an IDR like them) and before
+ * the first slice, and hands it to nalu_process like every other NAL. */
+static void attach_frame_sei(camrtc_encoder *e, x264_picture_t *pic, const camrtc_frame *f)
+{
+    e->sei = (x264_sei_payload_t){
+        .payload_size = (int)camrtc_h264_write_camrtc_sei(e->sei_buf, f->frame_id, f->capture_us),
+        .payload_type = 5,          /* user_data_unregistered */
+        .payload = e->sei_buf,
+    };
+    pic->extra_sei = (x264_sei_t){.num_payloads = 1, .payloads = &e->sei, .sei_free = NULL};
+}
+
 int camrtc_encoder_encode(camrtc_encoder *e, const camrtc_frame *f)
 {
     if (!f || f->fmt != CAMRTC_PIX_I420 || f->width != e->width || f->height != e->height ||
@@ -297,6 +320,8 @@ int camrtc_encoder_encode(camrtc_encoder *e, const camrtc_frame *f)
     pic.i_pts = e->pts++;
     pic.i_type = e->force_idr ? X264_TYPE_IDR : X264_TYPE_AUTO;
     pic.opaque = e;                 /* handed back to on_x264_nal */
+    if (e->frame_sei)
+        attach_frame_sei(e, &pic, f);
     e->force_idr = false;
     e->frame_id = f->frame_id;
     e->capture_us = f->capture_us;

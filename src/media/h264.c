@@ -305,3 +305,143 @@ int h264_next_au(const uint8_t *buf, size_t len, size_t *off, size_t *start, siz
     *has_slice = slice;
     return 1;
 }
+
+/* ---- the camrtc SEI (user_data_unregistered, 7.3.2.3.1 and Annex D) ------------------------ */
+
+static const uint8_t camrtc_sei_uuid[16] = CAMRTC_SEI_UUID_BYTES;
+
+#define SEI_USER_DATA_UNREGISTERED 5
+
+static void put_u64(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
+size_t camrtc_h264_write_camrtc_sei(uint8_t *out, uint64_t frame_id, camrtc_time_us capture_us)
+{
+    memcpy(out, camrtc_sei_uuid, 16);
+    out[16] = CAMRTC_SEI_VERSION;
+    put_u64(out + 17, frame_id);
+    put_u64(out + 25, capture_us);
+    return CAMRTC_SEI_PAYLOAD_SIZE;
+}
+
+/* Reads an RBSP byte by byte straight from the NAL, dropping each
+ * emulation_prevention_three_byte (00 00 03 -> 00 00, 7.4.1): no copy, so an SEI of any
+ * size is walked in place. */
+typedef struct rbsp_reader {
+    const uint8_t *p;
+    size_t len, pos;
+    int zeros;                     /* zero bytes just read */
+} rbsp_reader;
+
+static bool rb_byte(rbsp_reader *r, uint8_t *out)
+{
+    if (r->pos < r->len && r->zeros >= 2 && r->p[r->pos] == 3) {
+        r->pos++;
+        r->zeros = 0;
+    }
+    if (r->pos >= r->len)
+        return false;
+    *out = r->p[r->pos++];
+    r->zeros = *out == 0 ? r->zeros + 1 : 0;
+    return true;
+}
+
+/* more_rbsp_data() for an SEI (7.2): anything left before the rbsp_stop_one_bit byte. */
+static bool rb_more(const rbsp_reader *r)
+{
+    return r->pos < r->len && !(r->pos + 1 == r->len && r->p[r->pos] == 0x80);
+}
+
+/* payloadType and payloadSize: a run of 0xFF bytes (255 each) plus one last byte
+ * (7.3.2.3.1). A run is bounded by the NAL, so the sum cannot overflow. */
+static bool rb_ff_coded(rbsp_reader *r, size_t *v)
+{
+    uint8_t b;
+    *v = 0;
+    do {
+        if (!rb_byte(r, &b))
+            return false;
+        *v += b;
+    } while (b == 0xFF);
+    return true;
+}
+
+static uint64_t rb_u64(rbsp_reader *r, bool *ok)
+{
+    uint64_t v = 0;
+    uint8_t b = 0;
+    for (int i = 0; i < 8; i++) {
+        *ok &= rb_byte(r, &b);
+        v = (v << 8) | b;
+    }
+    return v;
+}
+
+/* One user_data_unregistered payload of size bytes: ours when the UUID and version match.
+ * Consumes exactly size bytes (or fails). Returns 1 for ours, 0 for not, -1 truncated. */
+static int read_user_data(rbsp_reader *r, size_t size, uint64_t *frame_id, camrtc_time_us *capture_us)
+{
+    size_t used = 0;
+    bool ours = size >= CAMRTC_SEI_PAYLOAD_SIZE;
+    uint8_t b;
+    for (; ours && used < 16; used++) {
+        if (!rb_byte(r, &b))
+            return -1;
+        ours = b == camrtc_sei_uuid[used];
+    }
+    if (ours) {
+        bool ok = rb_byte(r, &b);
+        ours = ok && b == CAMRTC_SEI_VERSION;
+        used++;
+        if (!ok)
+            return -1;
+    }
+    if (ours) {
+        bool ok = true;
+        uint64_t id = rb_u64(r, &ok), cap = rb_u64(r, &ok);
+        if (!ok)
+            return -1;
+        used += 16;
+        *frame_id = id;
+        *capture_us = cap;
+    }
+    for (; used < size; used++) /* the rest: another message, or fields of a later version */
+        if (!rb_byte(r, &b))
+            return -1;
+    return ours ? 1 : 0;
+}
+
+int camrtc_h264_read_camrtc_sei(const uint8_t *nal, size_t len, uint64_t *frame_id,
+                                camrtc_time_us *capture_us)
+{
+    if (!nal || !frame_id || !capture_us)
+        return CAMRTC_EINVAL;
+    if (len < 2 || (nal[0] & 0x80) || (nal[0] & 0x1f) != H264_NAL_SEI)
+        return CAMRTC_ENOTFOUND;
+    rbsp_reader r = {nal, len, 1, 0};
+    /* Each message takes at least two bytes, so this loop ends by itself; the bound
+     * only makes that plain. */
+    for (size_t guard = 0; guard < len && rb_more(&r); guard++) {
+        size_t type, size;
+        if (!rb_ff_coded(&r, &type) || !rb_ff_coded(&r, &size))
+            return CAMRTC_EPROTO;
+        int got;
+        if (type == SEI_USER_DATA_UNREGISTERED) {
+            got = read_user_data(&r, size, frame_id, capture_us);
+        } else {
+            uint8_t b;
+            got = 0;
+            for (size_t i = 0; i < size && got == 0; i++)
+                if (!rb_byte(&r, &b))
+                    got = -1;
+        }
+        if (got < 0)
+            return CAMRTC_EPROTO;
+        if (got > 0)
+            return CAMRTC_OK;
+    }
+    return CAMRTC_ENOTFOUND;
+}

@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """Encode the test pattern with `camrtc encode`, decode it with python3-av (FFmpeg), and
 read the machine-readable block back from every picture: all frames must decode and
-carry the frame ids 0..59 in order. Also runs `camrtc probe` on the file. Two runs: a
+carry the frame ids 0..59 in order. Also runs `camrtc probe` on the file: the frame id
+and capture time it prints from each access unit's camrtc SEI must equal what the
+pixels of that picture say (frame_id mod 2^32, capture ms mod 2^24). Two runs: a
 small picture, and 720p at 2.5 Mbit/s (the bench's setting), where the pattern's moving
 texture must cost several slices per picture and still leave the block readable.
 
@@ -67,6 +69,19 @@ def slices_per_au(probe_out):
     return sum(counts) / len(counts) if counts else 0.0
 
 
+def sei_per_au(probe_out):
+    """(frame_id mod 2^32, ms24) per access unit from `camrtc probe`, in order; None for
+    an access unit that probe says has no camrtc SEI."""
+    values = []
+    for line in probe_out.splitlines():
+        words = line.split()
+        if line.startswith("  camrtc SEI: "):
+            values.append((int(words[3]) % (1 << 32), int(words[7])))
+        elif line == "  no camrtc SEI":
+            values.append(None)
+    return values
+
+
 def run(camrtc, av, tmp, width, height, bitrate, min_slices):
     """One encode/probe/decode round; returns an error string or None."""
     out = os.path.join(tmp, "tmp_%dx%d.h264" % (width, height))
@@ -84,6 +99,10 @@ def run(camrtc, av, tmp, width, height, bitrate, min_slices):
     if slices < min_slices:
         return "%.1f slices per picture, want at least %d" % (slices, min_slices)
 
+    sei = sei_per_au(probe.stdout)
+    if len(sei) != FRAMES:
+        return "probe printed %d SEI lines for %d access units" % (len(sei), FRAMES)
+
     ids = []
     with av.open(out, format="h264") as container:
         for frame in container.decode(video=0):
@@ -92,10 +111,14 @@ def run(camrtc, av, tmp, width, height, bitrate, min_slices):
             got = read_block(luma_rows(frame.reformat(format="yuv420p")))
             if got is None:
                 return "frame %d: no readable block" % len(ids)
+            if sei[len(ids)] != got:
+                return "frame %d: the pixels say (frame_id, ms24) %s, the SEI %s" % (
+                    len(ids), got, sei[len(ids)])
             ids.append(got[0])
     if ids != list(range(FRAMES)):
         return "frame ids %s, want 0..%d" % (ids, FRAMES - 1)
     print("roundtrip: %dx%d at %d kbit/s: %d frames decoded, frame ids 0..%d in order, "
+          "SEI frame id and capture ms equal to the pixels' in every frame, "
           "%.1f slices per picture" % (width, height, bitrate, FRAMES, FRAMES - 1, slices))
     return None
 

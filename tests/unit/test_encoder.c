@@ -441,6 +441,97 @@ TEST(rtp_timestamp_is_90khz_from_capture_time_with_offset)
     free(s);
 }
 
+/* The camrtc SEI of one picture's NALs: how many NALs carry it, and where. */
+typedef struct {
+    int count, index, first_slice;
+    uint64_t frame_id;
+    camrtc_time_us capture_us;
+} sei_seen;
+
+static sei_seen find_camrtc_sei(const sink *s)
+{
+    sei_seen r = {0, -1, -1, 0, 0};
+    for (int i = 0; i < s->n; i++) {
+        const camrtc_nal *x = &s->nal[i];
+        if ((x->type == 1 || x->type == 5) && r.first_slice < 0)
+            r.first_slice = i;
+        uint64_t id;
+        camrtc_time_us cap;
+        if (camrtc_h264_read_camrtc_sei(x->data, x->len, &id, &cap) == CAMRTC_OK) {
+            r.count++;
+            r.index = i;
+            r.frame_id = id;
+            r.capture_us = cap;
+        }
+    }
+    return r;
+}
+
+/* Every picture carries exactly one camrtc SEI with its own frame id and capture time,
+ * handed on as a NAL of its own before the first slice, tagged like the picture's other
+ * NALs (keyframe on an IDR, never last_of_frame), through both output paths. */
+static void check_frame_sei(int threads)
+{
+    sink *s = calloc(1, sizeof(*s));
+    camrtc_encoder_config c = small_config();
+    c.keyint = 4;
+    c.threads = threads;
+    c.slice_max_size = 200;
+    camrtc_encoder *e = NULL;
+    CHECK_EQ_INT(camrtc_encoder_new(&c, sink_nal, s, &e, NULL, 0), CAMRTC_OK);
+    picture p;
+    picture_alloc(&p, c.width, c.height);
+    int idrs = 0;
+    for (uint64_t n = 0; n < 10; n++) {
+        sink_clear(s);
+        if (n == 6)
+            camrtc_encoder_force_idr(e);
+        CHECK_EQ_INT(encode_n(e, &p, n, 1, 15), 0);
+        sei_seen r = find_camrtc_sei(s);
+        CHECK_EQ_INT(r.count, 1);
+        if (r.count != 1)
+            break;
+        const camrtc_nal *sei = &s->nal[r.index];
+        CHECK_EQ_INT(sei->type, 6);
+        CHECK_EQ_INT(r.frame_id, n);
+        CHECK_EQ_INT(r.capture_us, 1000000 + n * 33333);
+        CHECK_EQ_INT(sei->frame_id, n);
+        CHECK(r.first_slice > r.index);
+        CHECK(!sei->last_of_frame);
+        CHECK(s->nal[s->n - 1].last_of_frame);
+        bool idr = find_type(s, 5) != NULL;
+        idrs += idr;
+        CHECK_EQ_INT(sei->keyframe, idr);
+        CHECK_EQ_INT(sei->rtp_ts, s->nal[r.first_slice].rtp_ts);
+    }
+    CHECK_EQ_INT(idrs, 3);                      /* 0, 4, the forced 6 (the next is 10) */
+    free(p.mem);
+    camrtc_encoder_free(e);
+    sink_clear(s);
+    free(s);
+}
+
+TEST(every_picture_carries_its_frame_id_and_capture_time_in_an_sei) { check_frame_sei(1); }
+TEST(sliced_threads_carry_the_sei_too) { check_frame_sei(2); }
+
+TEST(frame_sei_can_be_turned_off)
+{
+    sink *s = calloc(1, sizeof(*s));
+    camrtc_encoder_config c = small_config();
+    c.no_frame_sei = true;
+    camrtc_encoder *e = NULL;
+    CHECK_EQ_INT(camrtc_encoder_new(&c, sink_nal, s, &e, NULL, 0), CAMRTC_OK);
+    picture p;
+    picture_alloc(&p, c.width, c.height);
+    CHECK_EQ_INT(encode_n(e, &p, 0, 5, 15), 0);
+    CHECK(s->n >= 5);
+    CHECK_EQ_INT(find_camrtc_sei(s).count, 0);
+    free(p.mem);
+    camrtc_encoder_free(e);
+    sink_clear(s);
+    free(s);
+}
+
 int main(void)
 {
     return RUN_TESTS(sps_profile_level_constrained_baseline, sps_profile_level_main,
@@ -450,5 +541,7 @@ int main(void)
                      intra_refresh_makes_no_periodic_idr_but_honours_a_forced_one,
                      intra_refresh_sweeps_the_picture_every_keyint_frames,
                      bitrate_change_takes_effect, absurd_configurations_are_refused_with_a_reason,
-                     rtp_timestamp_is_90khz_from_capture_time_with_offset);
+                     rtp_timestamp_is_90khz_from_capture_time_with_offset,
+                     every_picture_carries_its_frame_id_and_capture_time_in_an_sei,
+                     sliced_threads_carry_the_sei_too, frame_sei_can_be_turned_off);
 }

@@ -286,6 +286,204 @@ TEST(access_unit_forbidden_bit_is_eproto)
     CHECK_EQ_INT(h264_next_au(s, 2, &off, &start, &n, &key, &slice), 0);
 }
 
+/* ---- the camrtc SEI --------------------------------------------------------------------- */
+
+/* A growing SEI NAL for the tests, written here independently of the parser:
+ * raw RBSP bytes first, then escaped (emulation prevention, 7.4.1) into nal. */
+typedef struct sei_nal {
+    uint8_t rbsp[1024];
+    size_t rlen;
+    uint8_t nal[1400];
+    size_t len;
+} sei_nal;
+
+static void sei_put(sei_nal *n, const uint8_t *p, size_t len)
+{
+    memcpy(n->rbsp + n->rlen, p, len);
+    n->rlen += len;
+}
+
+/* payloadType or payloadSize: 0xFF per 255, then the rest (7.3.2.3.1). */
+static void sei_put_ff(sei_nal *n, size_t v)
+{
+    for (; v >= 255; v -= 255)
+        n->rbsp[n->rlen++] = 0xFF;
+    n->rbsp[n->rlen++] = (uint8_t)v;
+}
+
+static void sei_message(sei_nal *n, size_t type, const uint8_t *payload, size_t size)
+{
+    sei_put_ff(n, type);
+    sei_put_ff(n, size);
+    sei_put(n, payload, size);
+}
+
+/* Header byte 0x06, the escaped RBSP, rbsp_trailing_bits 0x80. */
+static void sei_finish(sei_nal *n)
+{
+    n->len = 0;
+    n->nal[n->len++] = 0x06;
+    int zeros = 0;
+    for (size_t i = 0; i < n->rlen; i++) {
+        if (zeros == 2 && n->rbsp[i] <= 3) {
+            n->nal[n->len++] = 3;
+            zeros = 0;
+        }
+        n->nal[n->len++] = n->rbsp[i];
+        zeros = n->rbsp[i] == 0 ? zeros + 1 : 0;
+    }
+    n->nal[n->len++] = 0x80;
+}
+
+static size_t count_escapes(const sei_nal *n)
+{
+    return n->len - 2 - n->rlen;
+}
+
+TEST(camrtc_sei_payload_layout)
+{
+    static const uint8_t uuid[16] = CAMRTC_SEI_UUID_BYTES;
+    uint8_t p[CAMRTC_SEI_PAYLOAD_SIZE + 1];
+    p[CAMRTC_SEI_PAYLOAD_SIZE] = 0xEE;
+    CHECK_EQ_INT(camrtc_h264_write_camrtc_sei(p, 0x0102030405060708ull, 0x1112131415161718ull),
+                 CAMRTC_SEI_PAYLOAD_SIZE);
+    CHECK_EQ_INT(CAMRTC_SEI_PAYLOAD_SIZE, 33);
+    CHECK(memcmp(p, uuid, 16) == 0);
+    CHECK_EQ_INT(p[16], 1);                     /* version */
+    CHECK_EQ_INT(p[17], 0x01);                  /* big-endian */
+    CHECK_EQ_INT(p[24], 0x08);
+    CHECK_EQ_INT(p[25], 0x11);
+    CHECK_EQ_INT(p[32], 0x18);
+    CHECK_EQ_INT(p[33], 0xEE);                  /* nothing written past the payload */
+}
+
+TEST(camrtc_sei_reads_back_through_emulation_prevention)
+{
+    /* Values full of zero bytes: the escaped NAL holds 00 00 03 sequences that the
+     * reader must drop. */
+    static const uint64_t ids[] = {0, 1, 0x0000000100000000ull, UINT64_MAX};
+    static const camrtc_time_us caps[] = {0, 0x0000000000000302ull, 0x0100000000000003ull, 42};
+    size_t escapes = 0;
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+        sei_nal *n = calloc(1, sizeof *n);
+        uint8_t p[CAMRTC_SEI_PAYLOAD_SIZE];
+        camrtc_h264_write_camrtc_sei(p, ids[i], caps[i]);
+        sei_message(n, 5, p, sizeof p);
+        sei_finish(n);
+        escapes += count_escapes(n);
+        uint64_t id = 7;
+        camrtc_time_us cap = 7;
+        CHECK_EQ_INT(camrtc_h264_read_camrtc_sei(n->nal, n->len, &id, &cap), CAMRTC_OK);
+        CHECK(id == ids[i]);
+        CHECK(cap == caps[i]);
+        /* Without the trailing bits it still reads (the message is complete). */
+        CHECK_EQ_INT(camrtc_h264_read_camrtc_sei(n->nal, n->len - 1, &id, &cap), CAMRTC_OK);
+        free(n);
+    }
+    CHECK(escapes >= 4);                        /* the test really exercised escaping */
+}
+
+TEST(camrtc_sei_found_among_other_messages)
+{
+    /* A recovery point (type 6), a message of type 300 and size 300 (0xFF-coded type
+     * and size), someone else's user data, then ours. */
+    sei_nal *n = calloc(1, sizeof *n);
+    static const uint8_t rp[] = {0x84};
+    uint8_t big[300], other[40], ours[CAMRTC_SEI_PAYLOAD_SIZE];
+    memset(big, 0, sizeof big);                 /* zeros: escaped throughout */
+    memset(other, 0x5A, sizeof other);
+    camrtc_h264_write_camrtc_sei(ours, 1234, 5678);
+    sei_message(n, 6, rp, sizeof rp);
+    sei_message(n, 300, big, sizeof big);
+    sei_message(n, 5, other, sizeof other);
+    sei_message(n, 5, ours, sizeof ours);
+    sei_finish(n);
+    uint64_t id = 0;
+    camrtc_time_us cap = 0;
+    CHECK_EQ_INT(camrtc_h264_read_camrtc_sei(n->nal, n->len, &id, &cap), CAMRTC_OK);
+    CHECK_EQ_INT(id, 1234);
+    CHECK_EQ_INT(cap, 5678);
+    free(n);
+
+    /* A later version's payload may be longer: the extra bytes are skipped. */
+    n = calloc(1, sizeof *n);
+    uint8_t longer[CAMRTC_SEI_PAYLOAD_SIZE + 8];
+    memset(longer, 0x77, sizeof longer);
+    camrtc_h264_write_camrtc_sei(longer, 9, 10);
+    sei_message(n, 5, longer, sizeof longer);
+    sei_finish(n);
+    CHECK_EQ_INT(camrtc_h264_read_camrtc_sei(n->nal, n->len, &id, &cap), CAMRTC_OK);
+    CHECK_EQ_INT(id, 9);
+    free(n);
+}
+
+static int read_one(const uint8_t *payload, size_t size, size_t type)
+{
+    sei_nal *n = calloc(1, sizeof *n);
+    sei_message(n, type, payload, size);
+    sei_finish(n);
+    uint64_t id = 99;
+    camrtc_time_us cap = 99;
+    int r = camrtc_h264_read_camrtc_sei(n->nal, n->len, &id, &cap);
+    if (r != CAMRTC_OK && (id != 99 || cap != 99))
+        r = 1;                                  /* outputs touched on failure: a bug */
+    free(n);
+    return r;
+}
+
+TEST(camrtc_sei_not_ours_is_enotfound)
+{
+    uint8_t p[CAMRTC_SEI_PAYLOAD_SIZE];
+    camrtc_h264_write_camrtc_sei(p, 1, 2);
+    CHECK_EQ_INT(read_one(p, sizeof p, 5), CAMRTC_OK);
+    CHECK_EQ_INT(read_one(p, sizeof p, 4), CAMRTC_ENOTFOUND);      /* other payloadType */
+    CHECK_EQ_INT(read_one(p, sizeof p - 1, 5), CAMRTC_ENOTFOUND);  /* too short for v1 */
+    p[16] = 2;
+    CHECK_EQ_INT(read_one(p, sizeof p, 5), CAMRTC_ENOTFOUND);      /* unknown version */
+    p[16] = 1;
+    p[15] ^= 1;
+    CHECK_EQ_INT(read_one(p, sizeof p, 5), CAMRTC_ENOTFOUND);      /* another UUID */
+
+    uint64_t id;
+    camrtc_time_us cap;
+    static const uint8_t slice[] = {0x65, 0x88, 0x80};
+    static const uint8_t empty_sei[] = {0x06, 0x80};
+    static const uint8_t forbidden[] = {0x86, 0x05, 0x00, 0x80};
+    CHECK_EQ_INT(camrtc_h264_read_camrtc_sei(slice, sizeof slice, &id, &cap), CAMRTC_ENOTFOUND);
+    CHECK_EQ_INT(camrtc_h264_read_camrtc_sei(empty_sei, sizeof empty_sei, &id, &cap), CAMRTC_ENOTFOUND);
+    CHECK_EQ_INT(camrtc_h264_read_camrtc_sei(forbidden, sizeof forbidden, &id, &cap), CAMRTC_ENOTFOUND);
+    CHECK_EQ_INT(camrtc_h264_read_camrtc_sei(empty_sei, 1, &id, &cap), CAMRTC_ENOTFOUND);
+    CHECK_EQ_INT(camrtc_h264_read_camrtc_sei(NULL, 4, &id, &cap), CAMRTC_EINVAL);
+    CHECK_EQ_INT(camrtc_h264_read_camrtc_sei(slice, sizeof slice, NULL, &cap), CAMRTC_EINVAL);
+}
+
+TEST(camrtc_sei_truncated_anywhere_is_eproto)
+{
+    sei_nal *n = calloc(1, sizeof *n);
+    uint8_t p[CAMRTC_SEI_PAYLOAD_SIZE];
+    camrtc_h264_write_camrtc_sei(p, 0x100000000ull, 0x30000);
+    sei_message(n, 5, p, sizeof p);
+    sei_finish(n);
+    /* Cut after the header byte and payloadType, up to the last payload byte. */
+    int bad = 0;
+    for (size_t cut = 2; cut + 1 < n->len; cut++) {
+        uint64_t id;
+        camrtc_time_us cap;
+        bad += camrtc_h264_read_camrtc_sei(n->nal, cut, &id, &cap) != CAMRTC_EPROTO;
+    }
+    CHECK_EQ_INT(bad, 0);
+    free(n);
+
+    /* A payloadSize far past the end of the NAL. */
+    static const uint8_t huge[] = {0x06, 0x05, 0xFF, 0xFF, 0xFF, 0x10, 0xb4, 0xdf, 0x80};
+    uint64_t id;
+    camrtc_time_us cap;
+    CHECK_EQ_INT(camrtc_h264_read_camrtc_sei(huge, sizeof huge, &id, &cap), CAMRTC_EPROTO);
+    /* A run of 0xFF with no end. */
+    static const uint8_t ff[] = {0x06, 0xFF, 0xFF, 0xFF};
+    CHECK_EQ_INT(camrtc_h264_read_camrtc_sei(ff, sizeof ff, &id, &cap), CAMRTC_EPROTO);
+}
+
 int main(void)
 {
     return RUN_TESTS(split_start_codes_of_3_and_4_bytes, split_garbage_and_empty,
@@ -294,5 +492,8 @@ int main(void)
                      sps_size_profiles_and_cropping, sps_size_bad_or_absent,
                      access_units_match_libavcodec_cut,
                      access_units_start_at_aud, access_unit_rules_on_hand_made_stream,
-                     access_unit_forbidden_bit_is_eproto);
+                     access_unit_forbidden_bit_is_eproto, camrtc_sei_payload_layout,
+                     camrtc_sei_reads_back_through_emulation_prevention,
+                     camrtc_sei_found_among_other_messages, camrtc_sei_not_ours_is_enotfound,
+                     camrtc_sei_truncated_anywhere_is_eproto);
 }
