@@ -45,6 +45,7 @@ typedef struct session {
     bool closing;
     pending out, in;
     camrtc_time_us created_at, connected_at, first_frame_at;
+    camrtc_time_us first_rtp_at;                /* master: first media packet sent (of an IDR) */
     char local_cand[CAMRTC_ICE_CANDIDATE_STRLEN], remote_cand[CAMRTC_ICE_CANDIDATE_STRLEN];
     camrtc_pc_stats last;                       /* read at on_close */
     camrtc_iceuv_stats net;
@@ -352,8 +353,9 @@ static void on_nal(void *user, const camrtc_nal *nal)
     peer_media *m = user;
     if (camrtc_pc_packetize(&m->pkts, nal) == CAMRTC_OK)
         for (session *s = m->live; s; s = s->next)
-            if (!s->closing && s->state == CAMRTC_PC_CONNECTED)
-                camrtc_pcuv_send_packets(s->pc, &m->pkts);
+            if (!s->closing && s->state == CAMRTC_PC_CONNECTED &&
+                camrtc_pcuv_send_packets(s->pc, &m->pkts) > 0 && !s->first_rtp_at)
+                s->first_rtp_at = camrtc_now_us();   /* packets flow from a keyframe on (pc.h) */
     camrtc_pipeline_release(m->pipe, nal);
 }
 
@@ -442,6 +444,12 @@ static cJSON *session_json(const peer_media *m, const session *s)
         cJSON_AddNumberToObject(ri, "roundTripTime", (double)st.round_trip_time / 1e6);
         cJSON_AddNumberToObject(ri, "packetsLost", st.remote_packets_lost);
         cJSON_AddNumberToObject(ri, "fractionLost", st.fraction_lost / 256.0);
+        /* Time to first frame, sender half: the offer came in (session made) -> the first
+         * RTP packet of the IDR went out. Not a W3C name: camrtc's own. */
+        if (s->first_rtp_at)
+            cJSON_AddNumberToObject(o, "offerToFirstRtpMs", (double)(s->first_rtp_at - s->created_at) / 1000.0);
+        else
+            cJSON_AddNullToObject(o, "offerToFirstRtpMs");
     }
     cJSON *cp = cJSON_AddObjectToObject(o, "candidate-pair");
     cJSON_AddStringToObject(cp, "state", s->connected_at ? "succeeded" : "failed");
