@@ -3,19 +3,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "camrtc/codec.h"
 #include "camrtc/dtls.h"
 #include "camrtc/error.h"
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 /* hash-func names from the IANA "Hash Function Textual Names" registry that
  * are valid in a=fingerprint but that we do not check. */
@@ -47,8 +37,8 @@ int camrtc_dtls_parse_fingerprint(const char *s, uint8_t out[32])
     for (size_t i = 0; i < 32; i++) {
         if (i > 0 && *s++ != ':')
             return CAMRTC_EINVAL;
-        int hi = hexval(s[0]);
-        int lo = hi < 0 ? -1 : hexval(s[1]);
+        int hi = camrtc_hex_digit(s[0]);
+        int lo = hi < 0 ? -1 : camrtc_hex_digit(s[1]);
         if (lo < 0)
             return CAMRTC_EINVAL;
         out[i] = (uint8_t)(hi << 4 | lo);

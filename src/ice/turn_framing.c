@@ -2,15 +2,11 @@
  * byte stream into whole STUN / ChannelData messages. */
 #include <string.h>
 
+#include "camrtc/bytes.h"
 #include "camrtc/error.h"
 #include "camrtc/stun.h"
 #include "camrtc/turn.h"
 #include "ice/turn_int.h"
-
-static uint16_t rd16(const uint8_t *p)
-{
-    return (uint16_t)((p[0] << 8) | p[1]);
-}
 
 bool camrtc_turn_is_channel_data(const uint8_t *data, size_t len)
 {
@@ -32,7 +28,7 @@ int camrtc_turn_frame_len(const uint8_t *data, size_t avail)
         /* STUN (first byte 0..3, RFC 7983 §7): a 20-byte header whose length field counts the attributes (RFC 8489 §5).
          * Check what can be checked as soon as the bytes are there, so a garbage stream
          * is refused early rather than waited on. */
-        if (avail >= 4 && (rd16(data + 2) & 3) != 0)
+        if (avail >= 4 && (camrtc_rd16(data + 2) & 3) != 0)
             return CAMRTC_EPROTO;
         if (avail >= 8) {
             uint32_t cookie = ((uint32_t)data[4] << 24) | ((uint32_t)data[5] << 16) |
@@ -42,14 +38,14 @@ int camrtc_turn_frame_len(const uint8_t *data, size_t avail)
         }
         if (avail < CAMRTC_STUN_HEADER)
             return 0;
-        size_t total = CAMRTC_STUN_HEADER + (size_t)rd16(data + 2);
+        size_t total = CAMRTC_STUN_HEADER + (size_t)camrtc_rd16(data + 2);
         return avail >= total ? (int)total : 0;
     }
     if (data[0] >= 0x40 && data[0] <= 0x7F) {
         /* ChannelData: over a stream it is padded to a multiple of 4 (§12.5). */
         if (avail < TURN_CHANNEL_HEADER)
             return 0;
-        size_t total = TURN_CHANNEL_HEADER + pad4(rd16(data + 2));
+        size_t total = TURN_CHANNEL_HEADER + pad4(camrtc_rd16(data + 2));
         return avail >= total ? (int)total : 0;
     }
     return CAMRTC_EPROTO;
@@ -76,10 +72,10 @@ int turn_read_channel_data(const uint8_t *msg, size_t len, uint16_t *channel, co
 {
     if (len < TURN_CHANNEL_HEADER)
         return CAMRTC_EPROTO;
-    size_t n = rd16(msg + 2);
+    size_t n = camrtc_rd16(msg + 2);
     if (n > len - TURN_CHANNEL_HEADER)
         return CAMRTC_EPROTO;
-    *channel = rd16(msg);
+    *channel = camrtc_rd16(msg);
     *data = msg + TURN_CHANNEL_HEADER;
     *data_len = n;
     return CAMRTC_OK;

@@ -36,9 +36,9 @@ bool camrtc_stun_is_message(const uint8_t *data, size_t len)
 {
     if (!data || len < CAMRTC_STUN_HEADER || (data[0] & 0xc0) != 0)
         return false;
-    if (stun_rd32(data + 4) != CAMRTC_STUN_MAGIC)
+    if (camrtc_rd32(data + 4) != CAMRTC_STUN_MAGIC)
         return false;
-    size_t body = stun_rd16(data + 2);
+    size_t body = camrtc_rd16(data + 2);
     return body % 4 == 0 && body == len - CAMRTC_STUN_HEADER;
 }
 
@@ -134,7 +134,7 @@ int camrtc_stun_parse(camrtc_stun_msg *msg, const uint8_t *data, size_t len)
         return CAMRTC_EPROTO;
     msg->data = data;
     msg->len = len;
-    msg->type = stun_rd16(data);
+    msg->type = camrtc_rd16(data);
     memcpy(msg->txid, data + 8, sizeof msg->txid);
 
     int phase = PHASE_OPEN;
@@ -146,7 +146,7 @@ int camrtc_stun_parse(camrtc_stun_msg *msg, const uint8_t *data, size_t len)
             return CAMRTC_EPROTO;
         if (msg->fingerprint >= 0)
             return CAMRTC_EPROTO; /* FINGERPRINT must be the last attribute, §14.7 */
-        uint16_t type = stun_rd16(data + pos), alen = stun_rd16(data + pos + 2);
+        uint16_t type = camrtc_rd16(data + pos), alen = camrtc_rd16(data + pos + 2);
         size_t padded = ((size_t)alen + 3) & ~(size_t)3;
         /* Padding bytes are part of the frame; their contents are ignored (§14). */
         if (padded > len - pos - 4)
@@ -194,7 +194,7 @@ static int read_addr(const camrtc_stun_msg *msg, uint16_t type, bool xored, camr
     } else {
         return CAMRTC_EPROTO;
     }
-    r.port = stun_rd16(v + 2);
+    r.port = camrtc_rd16(v + 2);
     memcpy(r.ip, v + 4, iplen);
     if (xored) {
         /* X-Port is xored with the cookie's top 16 bits, X-Address with the cookie and,
@@ -225,7 +225,7 @@ int camrtc_stun_get_u32(const camrtc_stun_msg *msg, uint16_t type, uint32_t *out
         return CAMRTC_ENOTFOUND;
     if (a->len != 4)
         return CAMRTC_EPROTO;
-    *out = stun_rd32(camrtc_stun_value(msg, a));
+    *out = camrtc_rd32(camrtc_stun_value(msg, a));
     return CAMRTC_OK;
 }
 
@@ -237,7 +237,7 @@ int camrtc_stun_get_u64(const camrtc_stun_msg *msg, uint16_t type, uint64_t *out
     if (a->len != 8)
         return CAMRTC_EPROTO;
     const uint8_t *v = camrtc_stun_value(msg, a);
-    *out = (uint64_t)stun_rd32(v) << 32 | stun_rd32(v + 4);
+    *out = (uint64_t)camrtc_rd32(v) << 32 | camrtc_rd32(v + 4);
     return CAMRTC_OK;
 }
 
@@ -316,5 +316,5 @@ int camrtc_stun_check_fingerprint(const camrtc_stun_msg *msg)
     const camrtc_stun_attr *a = &msg->attrs[msg->fingerprint];
     size_t start = (size_t)a->off - 4, end = (size_t)a->off + a->len;
     uint32_t want = stun_fingerprint_prefix(msg->data, start, (uint16_t)(end - CAMRTC_STUN_HEADER));
-    return stun_rd32(camrtc_stun_value(msg, a)) == want ? CAMRTC_OK : CAMRTC_EPROTO;
+    return camrtc_rd32(camrtc_stun_value(msg, a)) == want ? CAMRTC_OK : CAMRTC_EPROTO;
 }

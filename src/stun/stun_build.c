@@ -31,9 +31,9 @@ void camrtc_stun_build_init(camrtc_stun_builder *b, uint8_t *buf, size_t cap, ui
         fail(b, CAMRTC_ETOOBIG);
         return;
     }
-    stun_wr16(buf, type);
-    stun_wr16(buf + 2, 0);
-    stun_wr32(buf + 4, CAMRTC_STUN_MAGIC);
+    camrtc_wr16(buf, type);
+    camrtc_wr16(buf + 2, 0);
+    camrtc_wr32(buf + 4, CAMRTC_STUN_MAGIC);
     memcpy(buf + 8, txid, 12);
     b->len = CAMRTC_STUN_HEADER;
 }
@@ -55,11 +55,11 @@ static uint8_t *reserve(camrtc_stun_builder *b, uint16_t type, size_t len)
         return NULL;
     }
     uint8_t *p = b->buf + b->len;
-    stun_wr16(p, type);
-    stun_wr16(p + 2, (uint16_t)len);
+    camrtc_wr16(p, type);
+    camrtc_wr16(p + 2, (uint16_t)len);
     memset(p + 4 + len, 0, padded - len);
     b->len += 4 + padded;
-    stun_wr16(b->buf + 2, (uint16_t)(b->len - CAMRTC_STUN_HEADER));
+    camrtc_wr16(b->buf + 2, (uint16_t)(b->len - CAMRTC_STUN_HEADER));
     return p + 4;
 }
 
@@ -78,15 +78,15 @@ void camrtc_stun_add_u32(camrtc_stun_builder *b, uint16_t type, uint32_t v)
 {
     uint8_t *p = reserve(b, type, 4);
     if (p)
-        stun_wr32(p, v);
+        camrtc_wr32(p, v);
 }
 
 void camrtc_stun_add_u64(camrtc_stun_builder *b, uint16_t type, uint64_t v)
 {
     uint8_t *p = reserve(b, type, 8);
     if (p) {
-        stun_wr32(p, (uint32_t)(v >> 32));
-        stun_wr32(p + 4, (uint32_t)v);
+        camrtc_wr32(p, (uint32_t)(v >> 32));
+        camrtc_wr32(p + 4, (uint32_t)v);
     }
 }
 
@@ -116,7 +116,7 @@ static void add_address(camrtc_stun_builder *b, uint16_t type, const camrtc_addr
     uint16_t port = a->port;
     if (xored)
         port ^= (uint16_t)(CAMRTC_STUN_MAGIC >> 16);
-    stun_wr16(p + 2, port);
+    camrtc_wr16(p + 2, port);
     for (size_t i = 0; i < iplen; i++)
         p[4 + i] = xored ? a->ip[i] ^ b->buf[4 + i] : a->ip[i];
 }
@@ -157,7 +157,7 @@ void camrtc_stun_add_unknown(camrtc_stun_builder *b, const uint16_t *types, unsi
     }
     uint8_t *p = reserve(b, CAMRTC_STUN_A_UNKNOWN_ATTRIBUTES, (size_t)n * 2);
     for (unsigned i = 0; p && i < n; i++)
-        stun_wr16(p + 2 * i, types[i]);
+        camrtc_wr16(p + 2 * i, types[i]);
 }
 
 /* The integrity attributes hash the message so far with the header length already
@@ -195,7 +195,7 @@ void camrtc_stun_add_fingerprint(camrtc_stun_builder *b)
     if (!p)
         return;
     size_t start = (size_t)(p - b->buf) - 4;
-    stun_wr32(p, stun_fingerprint_prefix(b->buf, start, (uint16_t)(b->len - CAMRTC_STUN_HEADER)));
+    camrtc_wr32(p, stun_fingerprint_prefix(b->buf, start, (uint16_t)(b->len - CAMRTC_STUN_HEADER)));
 }
 
 int camrtc_stun_build_finish(const camrtc_stun_builder *b)

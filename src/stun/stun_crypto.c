@@ -23,7 +23,7 @@
 static void patched_header(uint8_t hdr[CAMRTC_STUN_HEADER], const uint8_t *msg, uint16_t hdr_len)
 {
     memcpy(hdr, msg, CAMRTC_STUN_HEADER);
-    stun_wr16(hdr + 2, hdr_len);
+    camrtc_wr16(hdr + 2, hdr_len);
 }
 
 static int sha1_of_message(mbedtls_sha1_context *c, const uint8_t *pad, const uint8_t *msg, size_t n,

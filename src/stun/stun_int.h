@@ -7,33 +7,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "camrtc/bytes.h"
+
 #define STUN_SHA1_LEN 20
 #define STUN_SHA256_LEN 32
 #define STUN_FINGERPRINT_XOR 0x5354554eu /* "STUN", RFC 8489 §14.7 */
-
-static inline uint16_t stun_rd16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline uint32_t stun_rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static inline void stun_wr16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static inline void stun_wr32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
 
 /* HMAC-SHA1 (sha256 = false, 20 bytes out) or HMAC-SHA256 (32 bytes out) of the first n
  * bytes of a message (n >= 20), computed as if the header's length field read hdr_len.

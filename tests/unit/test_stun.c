@@ -376,7 +376,7 @@ TEST(every_truncation_with_fixed_length)
     for (size_t cut = 20; cut <= n; cut++) {
         uint8_t c[256];
         memcpy(c, b, cut);
-        stun_wr16(c + 2, (uint16_t)(cut - 20));
+        camrtc_wr16(c + 2, (uint16_t)(cut - 20));
         bool boundary = false;
         for (size_t i = 0; i < sizeof boundaries / sizeof boundaries[0]; i++)
             boundary |= boundaries[i] == cut;
@@ -403,14 +403,14 @@ TEST(header_checks)
     CHECK_EQ_INT(parse_exact(c, n, &m), CAMRTC_EPROTO);
 
     memcpy(c, b, n);
-    stun_wr16(c + 2, (uint16_t)(n - 20 + 4)); /* longer than the datagram */
+    camrtc_wr16(c + 2, (uint16_t)(n - 20 + 4)); /* longer than the datagram */
     CHECK_EQ_INT(parse_exact(c, n, &m), CAMRTC_EPROTO);
-    stun_wr16(c + 2, (uint16_t)(n - 20 - 4)); /* shorter: trailing bytes */
+    camrtc_wr16(c + 2, (uint16_t)(n - 20 - 4)); /* shorter: trailing bytes */
     CHECK_EQ_INT(parse_exact(c, n, &m), CAMRTC_EPROTO);
 
     /* A length that is not a multiple of 4, matching the datagram. */
     memcpy(c, b, 20);
-    stun_wr16(c + 2, 2);
+    camrtc_wr16(c + 2, 2);
     c[20] = c[21] = 0;
     CHECK(!camrtc_stun_is_message(c, 22));
     CHECK_EQ_INT(parse_exact(c, 22, &m), CAMRTC_EPROTO);
@@ -423,9 +423,9 @@ TEST(header_checks)
 /* A header with txid TXID and body length len. */
 static void header(uint8_t *c, uint16_t type, size_t len)
 {
-    stun_wr16(c, type);
-    stun_wr16(c + 2, (uint16_t)len);
-    stun_wr32(c + 4, CAMRTC_STUN_MAGIC);
+    camrtc_wr16(c, type);
+    camrtc_wr16(c + 2, (uint16_t)len);
+    camrtc_wr32(c + 4, CAMRTC_STUN_MAGIC);
     memcpy(c + 8, TXID, 12);
 }
 
@@ -435,8 +435,8 @@ TEST(bad_padding_rejected)
     uint8_t c[64] = {0};
     /* USERNAME of 5 bytes with no room for its 3 padding bytes: length 9, not aligned. */
     header(c, 0x0001, 9);
-    stun_wr16(c + 20, CAMRTC_STUN_A_USERNAME);
-    stun_wr16(c + 22, 5);
+    camrtc_wr16(c + 20, CAMRTC_STUN_A_USERNAME);
+    camrtc_wr16(c + 22, 5);
     memcpy(c + 24, "alice", 5);
     CHECK_EQ_INT(parse_exact(c, 29, &m), CAMRTC_EPROTO);
     /* Aligned message, but the padded value (8) runs past the body (4 + 4). */
@@ -450,7 +450,7 @@ TEST(bad_padding_rejected)
     header(c, 0x0001, 12 + 4);
     memcpy(c + 32, "\x80\x22\x00\x00", 4);
     CHECK_EQ_INT(parse_exact(c, 36, &m), CAMRTC_OK); /* a zero-length SOFTWARE is valid */
-    stun_wr16(c + 34, 1);
+    camrtc_wr16(c + 34, 1);
     CHECK_EQ_INT(parse_exact(c, 36, &m), CAMRTC_EPROTO);
 }
 
@@ -533,7 +533,7 @@ TEST(unknown_required_attributes_reported)
     const camrtc_stun_attr *ua = camrtc_stun_find(&r, CAMRTC_STUN_A_UNKNOWN_ATTRIBUTES);
     CHECK(ua != NULL);
     CHECK_EQ_INT(ua->len, 6);
-    CHECK_EQ_INT(stun_rd16(camrtc_stun_value(&r, ua) + 2), 0x7fff);
+    CHECK_EQ_INT(camrtc_rd16(camrtc_stun_value(&r, ua) + 2), 0x7fff);
     int code;
     const char *reason;
     size_t rlen;
@@ -564,21 +564,21 @@ TEST(integrity_attribute_sizes_checked)
     uint8_t c[128] = {0};
     /* MESSAGE-INTEGRITY of 16 bytes instead of 20. */
     header(c, 0x0001, 20);
-    stun_wr16(c + 20, CAMRTC_STUN_A_MESSAGE_INTEGRITY);
-    stun_wr16(c + 22, 16);
+    camrtc_wr16(c + 20, CAMRTC_STUN_A_MESSAGE_INTEGRITY);
+    camrtc_wr16(c + 22, 16);
     CHECK_EQ_INT(parse_exact(c, 40, &m), CAMRTC_EPROTO);
     /* FINGERPRINT of 8 bytes. */
     header(c, 0x0001, 12);
-    stun_wr16(c + 20, CAMRTC_STUN_A_FINGERPRINT);
-    stun_wr16(c + 22, 8);
+    camrtc_wr16(c + 20, CAMRTC_STUN_A_FINGERPRINT);
+    camrtc_wr16(c + 22, 8);
     CHECK_EQ_INT(parse_exact(c, 32, &m), CAMRTC_EPROTO);
     /* MESSAGE-INTEGRITY-SHA256 of 12 bytes (less than 16), and of 18 (not a multiple of 4). */
     header(c, 0x0001, 16);
-    stun_wr16(c + 20, CAMRTC_STUN_A_MESSAGE_INTEGRITY_SHA256);
-    stun_wr16(c + 22, 12);
+    camrtc_wr16(c + 20, CAMRTC_STUN_A_MESSAGE_INTEGRITY_SHA256);
+    camrtc_wr16(c + 22, 12);
     CHECK_EQ_INT(parse_exact(c, 36, &m), CAMRTC_EPROTO);
     header(c, 0x0001, 24);
-    stun_wr16(c + 22, 18);
+    camrtc_wr16(c + 22, 18);
     CHECK_EQ_INT(parse_exact(c, 44, &m), CAMRTC_EPROTO);
 }
 
@@ -591,7 +591,7 @@ TEST(truncated_sha256_integrity_accepted)
     camrtc_stun_build_init(&b, buf, sizeof buf, 0x0001, TXID);
     camrtc_stun_add_string(&b, CAMRTC_STUN_A_USERNAME, "u:v");
     size_t start = b.len;
-    stun_wr16(buf + 2, (uint16_t)(start - 20 + 4 + 16));
+    camrtc_wr16(buf + 2, (uint16_t)(start - 20 + 4 + 16));
     CHECK_EQ_INT(camrtc_hmac_sha256(PASSWORD, strlen(PASSWORD), buf, start, mac), CAMRTC_OK);
     camrtc_stun_add(&b, CAMRTC_STUN_A_MESSAGE_INTEGRITY_SHA256, mac, 16);
     int n = camrtc_stun_build_finish(&b);
@@ -665,8 +665,8 @@ TEST(malformed_attribute_values)
     int code;
     /* XOR-MAPPED-ADDRESS, family 3. */
     header(c, 0x0101, 12);
-    stun_wr16(c + 20, CAMRTC_STUN_A_XOR_MAPPED_ADDRESS);
-    stun_wr16(c + 22, 8);
+    camrtc_wr16(c + 20, CAMRTC_STUN_A_XOR_MAPPED_ADDRESS);
+    camrtc_wr16(c + 22, 8);
     c[25] = 3;
     CHECK_EQ_INT(camrtc_stun_parse(&m, c, 32), CAMRTC_OK);
     CHECK_EQ_INT(camrtc_stun_get_xor_addr(&m, CAMRTC_STUN_A_XOR_MAPPED_ADDRESS, &a), CAMRTC_EPROTO);
@@ -674,25 +674,25 @@ TEST(malformed_attribute_values)
     c[25] = 2;
     CHECK_EQ_INT(camrtc_stun_get_xor_addr(&m, CAMRTC_STUN_A_XOR_MAPPED_ADDRESS, &a), CAMRTC_EPROTO);
     /* Too short to hold a family at all. */
-    stun_wr16(c + 22, 2);
+    camrtc_wr16(c + 22, 2);
     header(c, 0x0101, 8);
     CHECK_EQ_INT(camrtc_stun_parse(&m, c, 28), CAMRTC_OK);
     CHECK_EQ_INT(camrtc_stun_get_addr(&m, CAMRTC_STUN_A_XOR_MAPPED_ADDRESS, &a), CAMRTC_EPROTO);
     /* PRIORITY of 2 bytes, ICE-CONTROLLING of 4. */
     memset(c, 0, sizeof c);
     header(c, 0x0001, 16);
-    stun_wr16(c + 20, CAMRTC_STUN_A_PRIORITY);
-    stun_wr16(c + 22, 2);
-    stun_wr16(c + 28, CAMRTC_STUN_A_ICE_CONTROLLING);
-    stun_wr16(c + 30, 4);
+    camrtc_wr16(c + 20, CAMRTC_STUN_A_PRIORITY);
+    camrtc_wr16(c + 22, 2);
+    camrtc_wr16(c + 28, CAMRTC_STUN_A_ICE_CONTROLLING);
+    camrtc_wr16(c + 30, 4);
     CHECK_EQ_INT(camrtc_stun_parse(&m, c, 36), CAMRTC_OK);
     CHECK_EQ_INT(camrtc_stun_get_u32(&m, CAMRTC_STUN_A_PRIORITY, &u32), CAMRTC_EPROTO);
     CHECK_EQ_INT(camrtc_stun_get_u64(&m, CAMRTC_STUN_A_ICE_CONTROLLING, &u64), CAMRTC_EPROTO);
     /* ERROR-CODE with class 7, with number 100, and shorter than 4 bytes. */
     memset(c, 0, sizeof c);
     header(c, 0x0111, 8);
-    stun_wr16(c + 20, CAMRTC_STUN_A_ERROR_CODE);
-    stun_wr16(c + 22, 4);
+    camrtc_wr16(c + 20, CAMRTC_STUN_A_ERROR_CODE);
+    camrtc_wr16(c + 22, 4);
     c[26] = 7;
     CHECK_EQ_INT(camrtc_stun_parse(&m, c, 28), CAMRTC_OK);
     CHECK_EQ_INT(camrtc_stun_get_error(&m, &code, NULL, NULL), CAMRTC_EPROTO);
@@ -702,7 +702,7 @@ TEST(malformed_attribute_values)
     c[27] = 1;
     CHECK_EQ_INT(camrtc_stun_get_error(&m, &code, NULL, NULL), CAMRTC_OK);
     CHECK_EQ_INT(code, 401);
-    stun_wr16(c + 22, 3);
+    camrtc_wr16(c + 22, 3);
     CHECK_EQ_INT(camrtc_stun_parse(&m, c, 28), CAMRTC_OK);
     CHECK_EQ_INT(camrtc_stun_get_error(&m, &code, NULL, NULL), CAMRTC_EPROTO);
 }
@@ -743,7 +743,7 @@ TEST(builder_errors_are_sticky)
     camrtc_stun_add_error(&b, 200, NULL); /* would be EINVAL, but the first error stays */
     CHECK_EQ_INT(camrtc_stun_build_finish(&b), CAMRTC_ETOOBIG);
     CHECK_EQ_INT(b.len, 40);
-    CHECK_EQ_INT(stun_rd16(buf + 2), 20); /* the header still describes what was written */
+    CHECK_EQ_INT(camrtc_rd16(buf + 2), 20); /* the header still describes what was written */
 
     camrtc_stun_build_init(&b, buf, sizeof buf, 0x0001, TXID);
     camrtc_stun_add_error(&b, 700, "x");
