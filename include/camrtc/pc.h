@@ -25,7 +25,9 @@
  * dropped until an IDR access unit begins, and CAMRTC_PC_EV_KEYFRAME_WANTED is raised
  * when media becomes possible. For fan-out, a camrtc_pc_packets list is filled once per
  * NAL (camrtc_pc_packetize) and sent to many connections (camrtc_pc_send_packets), each
- * rewriting only sequence number, timestamp offset, SSRC and payload type.
+ * rewriting only sequence number, timestamp offset, SSRC and payload type. Such a list can
+ * carry the NACK history for all its connections (camrtc_pc_packets_share_history), so
+ * that the history's memory does not grow with the number of viewers.
  *
  * RTCP (RFC 3550 section 6, RFC 4585, RFC 5104): the sender answers generic NACK from its
  * history, reports PLI/FIR as KEYFRAME_WANTED, reads RTT and loss from receiver reports
@@ -209,6 +211,7 @@ typedef struct camrtc_pc_packet {
     bool marker;              /* last packet of the access unit */
     bool keyframe;            /* from an IDR access unit */
     bool first_of_frame;      /* the first packet of its access unit */
+    uint32_t id;              /* fan-out-wide packet number (key in the shared history) */
 } camrtc_pc_packet;
 
 typedef struct camrtc_pc_packets {
@@ -219,11 +222,22 @@ typedef struct camrtc_pc_packets {
     size_t n, cap;
     bool frame_open;                  /* a packet of the current access unit went out */
     uint64_t frame_id;
+    camrtc_rtp_history *history;      /* shared NACK history; NULL = each pc keeps its own */
+    uint32_t next_id;                 /* id of the next packet made */
 } camrtc_pc_packets;
 
 /* Set up a packet list for mtu (0 = 1200). CAMRTC_OK, CAMRTC_EINVAL, CAMRTC_ENOMEM. */
 int camrtc_pc_packets_init(camrtc_pc_packets *l, size_t mtu);
 void camrtc_pc_packets_free(camrtc_pc_packets *l);
+
+/* Give the list one NACK history shared by every pc it is sent to (cfg NULL = defaults,
+ * as camrtc_pc_config.history). A packet's payload is the same for every viewer, only the
+ * 12-byte header differs, so the history keeps each packet once under the list's packet
+ * id, and a pc keeps only a ring mapping its own RTP sequence numbers to ids (4 bytes a
+ * packet); on a NACK it rebuilds its header in front of the shared payload. Such a pc
+ * allocates no history of its own. The list then must outlive every pc it is sent to.
+ * CAMRTC_OK, CAMRTC_EINVAL (twice), CAMRTC_ENOMEM. */
+int camrtc_pc_packets_share_history(camrtc_pc_packets *l, const camrtc_rtp_history_config *cfg);
 
 /* Replace the list's packets with those made from nal (none while SPS/PPS are held back
  * for the STAP-A that precedes the next NAL). The payloads are copied into the list, so
@@ -233,7 +247,10 @@ int camrtc_pc_packetize(camrtc_pc_packets *l, const camrtc_nal *nal);
 
 /* Send a packet list on this pc: header with our SSRC, sequence, payload type and
  * timestamp offset; history; SRTP; ICE. Drops (and counts) while not connected or until
- * a keyframe starts. Returns the packets sent (0 when dropped) or a negative error. */
+ * a keyframe starts. The first send of a list with a shared history stores its packets
+ * there (whether or not this pc sends them); for a list without one the pc keeps its own
+ * history, made on first use. Returns the packets sent (0 when dropped) or a negative
+ * error (CAMRTC_ENOMEM when the history could not be made). */
 int camrtc_pc_send_packets(camrtc_pc *pc, camrtc_time_us now, const camrtc_pc_packets *l);
 
 /* Packetize and send one NAL unit on this pc only (its own packet list). */

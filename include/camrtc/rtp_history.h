@@ -12,6 +12,7 @@
 #ifndef CAMRTC_RTP_HISTORY_H
 #define CAMRTC_RTP_HISTORY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -64,6 +65,12 @@ int camrtc_rtp_history_put(camrtc_rtp_history *h, camrtc_time_us now, uint16_t s
  * or older than max_age (counted as a miss). */
 int camrtc_rtp_history_get(camrtc_rtp_history *h, camrtc_time_us now, uint16_t seq, const uint8_t **pkt,
                            size_t *len);
+
+/* Most packets the history holds (its max_packets after defaults). */
+size_t camrtc_rtp_history_capacity(const camrtc_rtp_history *h);
+
+/* The sequence number of the last packet stored: true and *seq, or false before the first. */
+bool camrtc_rtp_history_last_seq(const camrtc_rtp_history *h, uint16_t *seq);
 
 /* Packets and bytes held now. */
 size_t camrtc_rtp_history_count(const camrtc_rtp_history *h);

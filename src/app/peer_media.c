@@ -540,7 +540,8 @@ peer_media *peer_media_new(uv_loop_t *loop, const camrtc_log *log, const peer_me
         return NULL;
     }
     if (camrtc_cert_self_signed("camrtc", 30, &m->rng, &m->cert) != CAMRTC_OK ||
-        camrtc_pc_packets_init(&m->pkts, 0) != CAMRTC_OK) {
+        camrtc_pc_packets_init(&m->pkts, 0) != CAMRTC_OK ||
+        camrtc_pc_packets_share_history(&m->pkts, NULL) != CAMRTC_OK) {   /* one NACK history for all */
         snprintf(err, errsz, "cannot make the DTLS certificate");
         camrtc_cert_free(&m->cert);
         camrtc_rng_free(&m->rng);

@@ -45,7 +45,11 @@ struct camrtc_pc {
     camrtc_time_us last_ts_at;        /* and when */
     bool sent_any;
     bool need_keyframe;               /* drop until an IDR access unit starts */
-    camrtc_rtp_history *history;
+    camrtc_rtp_history *history;      /* our own, for lists without a shared one; lazily */
+    camrtc_rtp_history *shared;       /* the fan-out list's history we map into (borrowed) */
+    uint32_t *id_map;                 /* RTP seq & id_mask → packet id in shared */
+    size_t id_mask;                   /* ring size - 1 (a power of two dividing 65536) */
+    size_t mapped;                    /* the last `mapped` seqs before seq are in id_map */
     camrtc_pc_packets own;            /* for camrtc_pc_send_nal */
     uint32_t sr_packets, sr_octets;   /* RFC 3550 SR sender's counts */
     camrtc_time_us next_report;       /* SR or RR */

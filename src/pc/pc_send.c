@@ -26,8 +26,18 @@ int camrtc_pc_packets_init(camrtc_pc_packets *l, size_t mtu)
     return CAMRTC_OK;
 }
 
+int camrtc_pc_packets_share_history(camrtc_pc_packets *l, const camrtc_rtp_history_config *cfg)
+{
+    if (l->history)
+        return CAMRTC_EINVAL;
+    l->history = camrtc_rtp_history_new(cfg);
+    return l->history ? CAMRTC_OK : CAMRTC_ENOMEM;
+}
+
 void camrtc_pc_packets_free(camrtc_pc_packets *l)
 {
+    camrtc_rtp_history_free(l->history);
+    l->history = NULL;
     free(l->mem);
     free(l->pkt);
     l->mem = NULL;
@@ -84,6 +94,7 @@ int camrtc_pc_packetize(camrtc_pc_packets *l, const camrtc_nal *nal)
         p->marker = info.marker;
         p->keyframe = info.keyframe;
         p->first_of_frame = !l->frame_open || info.frame_id != l->frame_id;
+        p->id = l->next_id++;
         l->frame_open = !info.marker;
         l->frame_id = info.frame_id;
         l->n++;
@@ -94,9 +105,7 @@ int camrtc_pc_packetize(camrtc_pc_packets *l, const camrtc_nal *nal)
 
 int pc_send_init(camrtc_pc *pc)
 {
-    pc->history = camrtc_rtp_history_new(&pc->cfg.history);
-    if (!pc->history)
-        return CAMRTC_ENOMEM;
+    /* The NACK history comes with the first packet list sent: shared or our own. */
     return camrtc_pc_packets_init(&pc->own, pc->cfg.mtu);
 }
 
@@ -104,7 +113,113 @@ void pc_send_free(camrtc_pc *pc)
 {
     camrtc_rtp_history_free(pc->history);
     pc->history = NULL;
+    free(pc->id_map);
+    pc->id_map = NULL;
+    pc->shared = NULL;
     camrtc_pc_packets_free(&pc->own);
+}
+
+/* ---- the shared history ------------------------------------------------------------------ */
+
+/* In the shared history a packet is kept as a template RTP packet: a 12-byte header with
+ * the list's timestamp and marker, the low 16 bits of the packet id as sequence number
+ * (the history's key) and the whole 32-bit id as SSRC, so that a lookup can tell the
+ * packet from one 65536 ids older; then the payload. */
+static uint32_t get32(const uint8_t *b)
+{
+    return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+/* Store the list's packets in its shared history, once: the first pc it is sent to
+ * does it. buf is scratch of PC_PKT_MAX bytes. */
+static void shared_store(const camrtc_pc_packets *l, camrtc_time_us now, uint8_t *buf)
+{
+    uint16_t last;
+    if (!l->history || l->n == 0 ||
+        (camrtc_rtp_history_last_seq(l->history, &last) && last == (uint16_t)l->pkt[l->n - 1].id))
+        return;
+    for (size_t i = 0; i < l->n; i++) {
+        const camrtc_pc_packet *p = &l->pkt[i];
+        camrtc_rtp_header h;
+        memset(&h, 0, sizeof h);
+        h.marker = p->marker;
+        h.seq = (uint16_t)p->id;
+        h.ts = p->rtp_ts;
+        h.ssrc = p->id;
+        int hl = camrtc_rtp_write_header(&h, buf, PC_PKT_MAX);
+        if (hl < 0 || (size_t)hl + p->payload_len > PC_PKT_MAX)
+            continue;
+        memcpy(buf + hl, p->buf + l->header_room, p->payload_len);
+        camrtc_rtp_history_put(l->history, now, (uint16_t)p->id, buf, (size_t)hl + p->payload_len);
+    }
+}
+
+/* Make ready to record the packets of list l: map into its shared history (a ring as
+ * long as that history, made when first bound) or keep our own history. */
+static int bind_history(camrtc_pc *pc, const camrtc_pc_packets *l)
+{
+    if (!l->history) {
+        pc->mapped = 0;   /* what follows is in our own history, not in the map */
+        if (!pc->history)
+            pc->history = camrtc_rtp_history_new(&pc->cfg.history);
+        return pc->history ? CAMRTC_OK : CAMRTC_ENOMEM;
+    }
+    if (pc->shared == l->history)
+        return CAMRTC_OK;
+    /* A power of two ring so that seq & mask stays right across the 16-bit wrap. */
+    size_t want = camrtc_rtp_history_capacity(l->history), n = 1;
+    while (n < want && n < 32768)
+        n <<= 1;
+    uint32_t *map = malloc(n * sizeof *map);
+    if (!map)
+        return CAMRTC_ENOMEM;
+    free(pc->id_map);
+    pc->id_map = map;
+    pc->id_mask = n - 1;
+    pc->shared = l->history;
+    pc->mapped = 0;
+    return CAMRTC_OK;
+}
+
+/* Record that our packet seq is list packet p (or, without a shared history, keep the
+ * plaintext packet pkt in our own). */
+static void history_record(camrtc_pc *pc, camrtc_time_us now, const camrtc_pc_packets *l,
+                           const camrtc_pc_packet *p, const uint8_t *pkt, size_t len)
+{
+    if (!l->history) {
+        camrtc_rtp_history_put(pc->history, now, pc->seq, pkt, len);
+        return;
+    }
+    pc->id_map[pc->seq & pc->id_mask] = p->id;
+    if (pc->mapped <= pc->id_mask)
+        pc->mapped++;
+}
+
+/* Rebuild our packet seq into txbuf from the shared history: its length, or
+ * CAMRTC_ENOTFOUND when we did not map it or the history no longer has it. */
+static int shared_rebuild(camrtc_pc *pc, camrtc_time_us now, uint16_t seq)
+{
+    uint16_t age = (uint16_t)(pc->seq - seq);   /* 1 = the last one sent */
+    if (!pc->shared || age == 0 || age > pc->mapped)
+        return CAMRTC_ENOTFOUND;
+    uint32_t id = pc->id_map[seq & pc->id_mask];
+    const uint8_t *t;
+    size_t len;
+    if (camrtc_rtp_history_get(pc->shared, now, (uint16_t)id, &t, &len) != CAMRTC_OK ||
+        len < CAMRTC_RTP_HEADER_MIN || len > PC_PKT_MAX || get32(t + 8) != id)
+        return CAMRTC_ENOTFOUND;
+    camrtc_rtp_header h;
+    memset(&h, 0, sizeof h);
+    h.marker = (t[1] & 0x80) != 0;
+    h.pt = pc->neg.video_pt;
+    h.seq = seq;
+    h.ts = get32(t + 4) + pc->ts_offset;
+    h.ssrc = pc->ssrc;
+    int hl = camrtc_rtp_write_header(&h, pc->txbuf, sizeof pc->txbuf);
+    if (hl != CAMRTC_RTP_HEADER_MIN)
+        return hl < 0 ? hl : CAMRTC_EPROTO;
+    memcpy(pc->txbuf + hl, t + CAMRTC_RTP_HEADER_MIN, len - CAMRTC_RTP_HEADER_MIN);
+    return (int)len;
 }
 
 uint64_t pc_ntp(camrtc_time_us now)
@@ -158,6 +273,7 @@ int camrtc_pc_send_packets(camrtc_pc *pc, camrtc_time_us now, const camrtc_pc_pa
     pc->now = now;
     if (l->n == 0)
         return 0;
+    shared_store(l, now, pc->txbuf);
     if (!pc->srtp_tx || pc->state != CAMRTC_PC_CONNECTED) {
         pc->st.nals_dropped_not_ready++;
         return 0;
@@ -167,6 +283,9 @@ int camrtc_pc_send_packets(camrtc_pc *pc, camrtc_time_us now, const camrtc_pc_pa
         pc->st.nals_dropped_wait_key++;
         return 0;
     }
+    int rc = bind_history(pc, l);
+    if (rc != CAMRTC_OK)
+        return rc;
     int sent = 0;
     for (; i < l->n; i++) {
         const camrtc_pc_packet *p = &l->pkt[i];
@@ -182,7 +301,7 @@ int camrtc_pc_send_packets(camrtc_pc *pc, camrtc_time_us now, const camrtc_pc_pa
             return hl < 0 ? hl : CAMRTC_ETOOBIG;
         memcpy(pc->txbuf + hl, p->buf + l->header_room, p->payload_len);
         size_t len = (size_t)hl + p->payload_len;
-        camrtc_rtp_history_put(pc->history, now, pc->seq, pc->txbuf, len);
+        history_record(pc, now, l, p, pc->txbuf, len);
         pc->seq++;
         if (send_txbuf(pc, now, len) < 0)
             continue;   /* SRTP or ICE refused: counted by them; the history has it for NACK */
@@ -216,26 +335,32 @@ int camrtc_pc_send_nal(camrtc_pc *pc, camrtc_time_us now, const camrtc_nal *nal)
 
 /* ---- RTCP a sender handles --------------------------------------------------------------- */
 
-/* Generic NACK (RFC 4585 section 6.2.1): resend the very packet from the history. */
+/* Generic NACK (RFC 4585 section 6.2.1): resend the very packet, rebuilt from the shared
+ * history or copied from our own. */
 void pc_on_nack(camrtc_pc *pc, camrtc_time_us now, const camrtc_rtcp_packet *p)
 {
-    if (!pc->history || !pc->srtp_tx)
-        return;
+    if (!pc->srtp_tx)
+        return;   /* not keyed: nothing was sent */
     uint16_t seqs[PC_NACK_MAX];
     size_t n = camrtc_rtcp_nack_seqs(p, seqs, PC_NACK_MAX);
     if (n > PC_NACK_MAX)
         n = PC_NACK_MAX;
     pc->st.nack_count++;
     for (size_t i = 0; i < n; i++) {
-        const uint8_t *pkt;
-        size_t len;
         pc->st.nack_seqs++;
-        if (camrtc_rtp_history_get(pc->history, now, seqs[i], &pkt, &len) != CAMRTC_OK ||
-            len > PC_PKT_MAX) {
-            pc->st.nack_misses++;
-            continue;
+        int n_rebuilt = shared_rebuild(pc, now, seqs[i]);
+        size_t len;
+        if (n_rebuilt > 0) {
+            len = (size_t)n_rebuilt;
+        } else {
+            const uint8_t *pkt;
+            if (!pc->history || camrtc_rtp_history_get(pc->history, now, seqs[i], &pkt, &len) != CAMRTC_OK ||
+                len > PC_PKT_MAX) {
+                pc->st.nack_misses++;
+                continue;
+            }
+            memcpy(pc->txbuf, pkt, len);
         }
-        memcpy(pc->txbuf, pkt, len);
         if (send_txbuf(pc, now, len) >= 0) {
             pc->st.retransmitted_packets_sent++;
             pc->st.retransmitted_bytes_sent += len;

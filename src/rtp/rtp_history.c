@@ -204,6 +204,18 @@ int camrtc_rtp_history_get(camrtc_rtp_history *h, camrtc_time_us now, uint16_t s
     return CAMRTC_OK;
 }
 
+size_t camrtc_rtp_history_capacity(const camrtc_rtp_history *h)
+{
+    return h->e_cap;
+}
+
+bool camrtc_rtp_history_last_seq(const camrtc_rtp_history *h, uint16_t *seq)
+{
+    if (h->have_last && seq)
+        *seq = h->last_seq;
+    return h->have_last;
+}
+
 size_t camrtc_rtp_history_count(const camrtc_rtp_history *h)
 {
     return h->e_n;

@@ -62,6 +62,7 @@ typedef struct world {
     uint64_t stop_at_frame;
     uint64_t timer;
     uint64_t nals_pushed;         /* fan-out: NAL units given to the shared packet list */
+    camrtc_time_us last_send_at;  /* when send_frame last ran */
     /* receiving */
     rx rx, rx2;
     camrtc_time_us offer_at;
@@ -122,6 +123,7 @@ static void send_frame(sim *s, void *user)
 {
     world *w = user;
     w->timer = 0;
+    w->last_send_at = sim_now(s);
     uint64_t id = w->frame_id++;
     nalu nals[MAX_NALS + 1];
     size_t n = frame_nals(w, id, nals);
@@ -216,7 +218,8 @@ static world *world_new(const scen *sc)
     sim_pc_link(w->master, w->viewer);
     if (!sc->fanout)
         return w;
-    if (camrtc_pc_packets_init(&w->shared, 0) != CAMRTC_OK)
+    if (camrtc_pc_packets_init(&w->shared, 0) != CAMRTC_OK ||
+        camrtc_pc_packets_share_history(&w->shared, NULL) != CAMRTC_OK)
         return w;
     w->hv2 = sim_host_new(w->s, "viewer2", NULL);
     sim_host_add_addr(w->hv2, "10.0.0.3");
@@ -310,6 +313,22 @@ static void print_ttff(const world *w, const char *what)
            w->viewer->state_at[CAMRTC_PC_CONNECTED]
                ? (double)(w->viewer->state_at[CAMRTC_PC_CONNECTED] - w->offer_at) / 1e3 : -1.0,
            w->viewer->first_frame_at ? (double)(w->viewer->first_frame_at - w->offer_at) / 1e3 : -1.0);
+}
+
+/* Hand the master pc a generic NACK for seq (white box: as if SRTCP had been opened). */
+static void nack_one(camrtc_pc *pc, camrtc_time_us now, uint16_t seq)
+{
+    uint8_t b[64];
+    int len = camrtc_rtcp_write_nack(b, sizeof b, 0x99, pc->ssrc, &seq, 1);
+    CHECK(len > 0);
+    if (len <= 0)
+        return;
+    camrtc_rtcp_iter it;
+    camrtc_rtcp_iter_init(&it, b, (size_t)len);
+    camrtc_rtcp_packet p;
+    CHECK_EQ_INT(camrtc_rtcp_iter_next(&it, &p), 1);
+    CHECK_EQ_INT(p.kind, CAMRTC_RTCP_K_NACK);
+    pc_on_nack(pc, now, &p);
 }
 
 /* ---- scenarios ----------------------------------------------------------------------------- */
@@ -507,6 +526,32 @@ TEST(fanout_packetizes_once_and_a_lossy_viewer_delays_no_one)
     CHECK_EQ_INT(m1.nack_count, 0);          /* the clean viewer never waited */
     CHECK_EQ_INT(v1.packets_lost, 0);
     CHECK(m2.nack_count > 0);
+    /* NACKs were answered from the list's one history; the masters keep none of their own. */
+    camrtc_pc_stats m2s;
+    camrtc_pc_get_stats(w->master2->pc, &m2s);
+    const camrtc_rtp_history_stats *hs = camrtc_rtp_history_get_stats(w->shared.history);
+    CHECK(m2.retransmitted_packets_sent > 0);
+    CHECK_EQ_INT(m1.retransmitted_packets_sent, 0);
+    CHECK_EQ_INT(hs->hits, m2.retransmitted_packets_sent);
+    CHECK(w->master->pc->history == NULL && w->master2->pc->history == NULL);
+    CHECK(w->master2->pc->id_map != NULL && w->master2->pc->shared == w->shared.history);
+    /* At the last send: the newest packet is there, the first one (3 s old, evicted by
+     * age) is a miss. */
+    camrtc_pc *pc2 = w->master2->pc;
+    uint16_t newest = (uint16_t)(pc2->seq - 1), oldest = (uint16_t)(pc2->seq - pc2->mapped);
+    CHECK(pc2->mapped > 100);
+    nack_one(pc2, w->last_send_at, newest);
+    camrtc_pc_get_stats(pc2, &m2s);
+    CHECK_EQ_INT(m2s.nack_misses, m2.nack_misses);
+    CHECK_EQ_INT(m2s.retransmitted_packets_sent, m2.retransmitted_packets_sent + 1);
+    nack_one(pc2, w->last_send_at, oldest);
+    camrtc_pc_get_stats(pc2, &m2s);
+    CHECK_EQ_INT(m2s.nack_misses, m2.nack_misses + 1);
+    CHECK_EQ_INT(m2s.retransmitted_packets_sent, m2.retransmitted_packets_sent + 1);
+    /* A sequence number this pc never sent is a miss too. */
+    nack_one(pc2, w->last_send_at, pc2->seq);
+    camrtc_pc_get_stats(pc2, &m2s);
+    CHECK_EQ_INT(m2s.nack_misses, m2.nack_misses + 2);
     /* One packetization: the shared packer saw each NAL once. */
     const camrtc_h264_pack_stats *ps = camrtc_h264_pack_get_stats(&w->shared.packer);
     CHECK_EQ_INT(ps->nals, w->nals_pushed);

@@ -302,10 +302,41 @@ TEST(history_restart_on_jump)
     camrtc_rtp_history_free(h);
 }
 
+TEST(history_capacity_and_last_seq)
+{
+    /* Defaults: 390625 bytes / 200 = 1953 entries; an explicit count is kept, capped. */
+    camrtc_rtp_history *h = camrtc_rtp_history_new(NULL);
+    CHECK(h);
+    if (!h)
+        return;
+    CHECK_EQ_INT(camrtc_rtp_history_capacity(h), 1953);
+    uint16_t last = 1;
+    CHECK(!camrtc_rtp_history_last_seq(h, &last));
+    CHECK_EQ_INT(last, 1);
+    uint8_t pkt[10] = {0};
+    CHECK_EQ_INT(camrtc_rtp_history_put(h, 0, 65535, pkt, 10), CAMRTC_OK);
+    CHECK(camrtc_rtp_history_last_seq(h, &last));
+    CHECK_EQ_INT(last, 65535);
+    CHECK_EQ_INT(camrtc_rtp_history_put(h, 0, 0, pkt, 10), CAMRTC_OK);
+    CHECK_EQ_INT(camrtc_rtp_history_put(h, 0, 0, pkt, 10), CAMRTC_EINVAL);   /* refused: stays 0 */
+    CHECK(camrtc_rtp_history_last_seq(h, &last));
+    CHECK_EQ_INT(last, 0);
+    camrtc_rtp_history_free(h);
+    camrtc_rtp_history_config c = {.max_packets = 100};
+    h = camrtc_rtp_history_new(&c);
+    CHECK(h && camrtc_rtp_history_capacity(h) == 100);
+    camrtc_rtp_history_free(h);
+    c.max_packets = 100000;
+    h = camrtc_rtp_history_new(&c);
+    CHECK(h && camrtc_rtp_history_capacity(h) == 32768);
+    camrtc_rtp_history_free(h);
+}
+
 int main(void)
 {
     return RUN_TESTS(rtp_parse_full_header, rtp_write_matches_sample_header, rtp_roundtrip_two_byte_form,
                      rtp_roundtrip_plain_and_rewrite, rtp_write_rejects_bad_fields, rtp_malformed_rejected,
                      rtp_too_many_extensions, rtp_seq_newer_wraps, history_lookup_and_wrap, history_evicts_by_age,
-                     history_evicts_by_bytes_and_count, history_sized_from_bitrate, history_restart_on_jump);
+                     history_evicts_by_bytes_and_count, history_sized_from_bitrate, history_restart_on_jump,
+                     history_capacity_and_last_seq);
 }
