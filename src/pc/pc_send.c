@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "camrtc/bytes.h"
 #include "camrtc/error.h"
 #include "pc_int.h"
 
@@ -125,11 +126,6 @@ void pc_send_free(camrtc_pc *pc)
  * the list's timestamp and marker, the low 16 bits of the packet id as sequence number
  * (the history's key) and the whole 32-bit id as SSRC, so that a lookup can tell the
  * packet from one 65536 ids older; then the payload. */
-static uint32_t get32(const uint8_t *b)
-{
-    return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
-}
-
 /* Store the list's packets in its shared history, once: the first pc it is sent to
  * does it. buf is scratch of PC_PKT_MAX bytes. */
 static void shared_store(const camrtc_pc_packets *l, camrtc_time_us now, uint8_t *buf)
@@ -206,14 +202,14 @@ static int shared_rebuild(camrtc_pc *pc, camrtc_time_us now, uint16_t seq)
     const uint8_t *t;
     size_t len;
     if (camrtc_rtp_history_get(pc->shared, now, (uint16_t)id, &t, &len) != CAMRTC_OK ||
-        len < CAMRTC_RTP_HEADER_MIN || len > PC_PKT_MAX || get32(t + 8) != id)
+        len < CAMRTC_RTP_HEADER_MIN || len > PC_PKT_MAX || camrtc_rd32(t + 8) != id)
         return CAMRTC_ENOTFOUND;
     camrtc_rtp_header h;
     memset(&h, 0, sizeof h);
     h.marker = (t[1] & 0x80) != 0;
     h.pt = pc->neg.video_pt;
     h.seq = seq;
-    h.ts = get32(t + 4) + pc->ts_offset;
+    h.ts = camrtc_rd32(t + 4) + pc->ts_offset;
     h.ssrc = pc->ssrc;
     int hl = camrtc_rtp_write_header(&h, pc->txbuf, sizeof pc->txbuf);
     if (hl != CAMRTC_RTP_HEADER_MIN)

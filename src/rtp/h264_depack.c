@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "camrtc/bytes.h"
 #include "camrtc/error.h"
-#include "rtp/rtp_int.h"
 
 #define START_CODE_LEN 4
 #define LATE_WINDOW 1000     /* this far behind the last seq: late; further: a jump */
@@ -186,7 +186,7 @@ static int put_stap_a(camrtc_h264_depack *d, const uint8_t *p, size_t n)
     while (pos < n) {
         if (n - pos < 2)
             return CAMRTC_EPROTO;
-        size_t sz = rtp_rd16(p + pos);
+        size_t sz = camrtc_rd16(p + pos);
         if (sz == 0 || sz > n - pos - 2 || (p[pos + 2] & 0x80))
             return CAMRTC_EPROTO;
         pos += 2 + sz;
@@ -194,8 +194,8 @@ static int put_stap_a(camrtc_h264_depack *d, const uint8_t *p, size_t n)
     }
     if (count == 0)
         return CAMRTC_EPROTO;
-    for (pos = 1; pos < n; pos += 2 + rtp_rd16(p + pos))
-        put_nal(d, p + pos + 2, rtp_rd16(p + pos));
+    for (pos = 1; pos < n; pos += 2 + camrtc_rd16(p + pos))
+        put_nal(d, p + pos + 2, camrtc_rd16(p + pos));
     return CAMRTC_OK;
 }
 

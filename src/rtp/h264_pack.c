@@ -5,8 +5,8 @@
 
 #include <string.h>
 
+#include "camrtc/bytes.h"
 #include "camrtc/error.h"
-#include "rtp/rtp_int.h"
 
 #define NAL_SPS 7
 #define NAL_PPS 8
@@ -129,7 +129,7 @@ static size_t write_stap(camrtc_h264_packer *p, uint8_t *out, size_t n)
         f |= nal[0] & 0x80;
         if ((nal[0] & 0x60) > nri)
             nri = nal[0] & 0x60;
-        rtp_wr16(out + pos, (uint16_t)len);
+        camrtc_wr16(out + pos, (uint16_t)len);
         memcpy(out + pos + 2, nal, len);
         pos += 2 + len;
     }

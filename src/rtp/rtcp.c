@@ -5,8 +5,8 @@
 
 #include <string.h>
 
+#include "camrtc/bytes.h"
 #include "camrtc/error.h"
-#include "rtp/rtp_int.h"
 
 #define RTCP_HDR 4
 #define RB_SIZE 24
@@ -16,14 +16,14 @@
 
 static void read_rb(const uint8_t *p, camrtc_rtcp_rb *rb)
 {
-    rb->ssrc = rtp_rd32(p);
+    rb->ssrc = camrtc_rd32(p);
     rb->fraction_lost = p[4];
-    uint32_t lost = rtp_rd24(p + 5);
+    uint32_t lost = camrtc_rd24(p + 5);
     rb->cumulative_lost = (int32_t)(lost & 0x800000u ? lost | 0xff000000u : lost);  /* sign-extend */
-    rb->ext_highest_seq = rtp_rd32(p + 8);
-    rb->jitter = rtp_rd32(p + 12);
-    rb->lsr = rtp_rd32(p + 16);
-    rb->dlsr = rtp_rd32(p + 20);
+    rb->ext_highest_seq = camrtc_rd32(p + 8);
+    rb->jitter = camrtc_rd32(p + 12);
+    rb->lsr = camrtc_rd32(p + 16);
+    rb->dlsr = camrtc_rd32(p + 20);
 }
 
 static int parse_sr(camrtc_rtcp_packet *pkt)
@@ -32,11 +32,11 @@ static int parse_sr(camrtc_rtcp_packet *pkt)
     if (pkt->body_len < 24 + (size_t)pkt->count * RB_SIZE)
         return CAMRTC_EPROTO;
     pkt->kind = CAMRTC_RTCP_K_SR;
-    pkt->ssrc = rtp_rd32(b);
-    pkt->u.sr.info.ntp = (uint64_t)rtp_rd32(b + 4) << 32 | rtp_rd32(b + 8);
-    pkt->u.sr.info.rtp_ts = rtp_rd32(b + 12);
-    pkt->u.sr.info.packet_count = rtp_rd32(b + 16);
-    pkt->u.sr.info.octet_count = rtp_rd32(b + 20);
+    pkt->ssrc = camrtc_rd32(b);
+    pkt->u.sr.info.ntp = (uint64_t)camrtc_rd32(b + 4) << 32 | camrtc_rd32(b + 8);
+    pkt->u.sr.info.rtp_ts = camrtc_rd32(b + 12);
+    pkt->u.sr.info.packet_count = camrtc_rd32(b + 16);
+    pkt->u.sr.info.octet_count = camrtc_rd32(b + 20);
     pkt->u.sr.n_rb = pkt->count;
     for (int i = 0; i < pkt->count; i++)
         read_rb(b + 24 + i * RB_SIZE, &pkt->u.sr.rb[i]);
@@ -48,7 +48,7 @@ static int parse_rr(camrtc_rtcp_packet *pkt)
     if (pkt->body_len < 4 + (size_t)pkt->count * RB_SIZE)
         return CAMRTC_EPROTO;
     pkt->kind = CAMRTC_RTCP_K_RR;
-    pkt->ssrc = rtp_rd32(pkt->body);
+    pkt->ssrc = camrtc_rd32(pkt->body);
     pkt->u.rr.n_rb = pkt->count;
     for (int i = 0; i < pkt->count; i++)
         read_rb(pkt->body + 4 + i * RB_SIZE, &pkt->u.rr.rb[i]);
@@ -63,7 +63,7 @@ static int parse_sdes_chunk(const uint8_t *b, size_t n, size_t *pos, camrtc_rtcp
 {
     if (n - *pos < 4)
         return CAMRTC_EPROTO;
-    c->ssrc = rtp_rd32(b + *pos);
+    c->ssrc = camrtc_rd32(b + *pos);
     c->cname = NULL;
     c->cname_len = 0;
     size_t i = *pos + 4;
@@ -112,7 +112,7 @@ static int parse_bye(camrtc_rtcp_packet *pkt)
     pkt->kind = CAMRTC_RTCP_K_BYE;
     pkt->u.bye.n_ssrc = pkt->count;
     for (int i = 0; i < pkt->count; i++)
-        pkt->u.bye.ssrc[i] = rtp_rd32(b + 4 * i);
+        pkt->u.bye.ssrc[i] = camrtc_rd32(b + 4 * i);
     pkt->u.bye.reason = NULL;
     pkt->u.bye.reason_len = 0;
     if (pos < n) {
@@ -155,12 +155,12 @@ static uint8_t chunk_symbol(uint16_t c, unsigned k)
  * so a status count of 65535 costs no memory. */
 static int twcc_walk(const uint8_t *fci, size_t n, camrtc_twcc_status *out, size_t max, size_t *n_out)
 {
-    uint16_t base = rtp_rd16(fci), count = rtp_rd16(fci + 2);
+    uint16_t base = camrtc_rd16(fci), count = camrtc_rd16(fci + 2);
     size_t pos = TWCC_FIXED, delta_bytes = 0;
     for (unsigned done = 0; done < count;) {
         if (n - pos < 2)
             return CAMRTC_EPROTO;
-        uint16_t c = rtp_rd16(fci + pos);
+        uint16_t c = camrtc_rd16(fci + pos);
         pos += 2;
         unsigned syms = chunk_symbols(c);
         if (syms == 0)
@@ -176,7 +176,7 @@ static int twcc_walk(const uint8_t *fci, size_t n, camrtc_twcc_status *out, size
         return CAMRTC_EPROTO;
     size_t dpos = pos, cpos = TWCC_FIXED, w = 0;
     for (unsigned done = 0; done < count && w < max;) {
-        uint16_t c = rtp_rd16(fci + cpos);
+        uint16_t c = camrtc_rd16(fci + cpos);
         cpos += 2;
         unsigned syms = chunk_symbols(c);
         for (unsigned k = 0; k < syms && done < count && w < max; k++, done++) {
@@ -188,7 +188,7 @@ static int twcc_walk(const uint8_t *fci, size_t n, camrtc_twcc_status *out, size
                 st->delta_250us = fci[dpos];
                 dpos += 1;
             } else if (st->symbol == 2) {
-                st->delta_250us = (int16_t)rtp_rd16(fci + dpos);
+                st->delta_250us = (int16_t)camrtc_rd16(fci + dpos);
                 dpos += 2;
             }
         }
@@ -203,9 +203,9 @@ static int parse_twcc(camrtc_rtcp_packet *pkt, const uint8_t *fci, size_t n)
     if (n < TWCC_FIXED)
         return CAMRTC_EPROTO;
     pkt->kind = CAMRTC_RTCP_K_TWCC;
-    pkt->u.twcc.base_seq = rtp_rd16(fci);
-    pkt->u.twcc.status_count = rtp_rd16(fci + 2);
-    uint32_t ref = rtp_rd24(fci + 4);
+    pkt->u.twcc.base_seq = camrtc_rd16(fci);
+    pkt->u.twcc.status_count = camrtc_rd16(fci + 2);
+    uint32_t ref = camrtc_rd24(fci + 4);
     pkt->u.twcc.ref_time = (int32_t)(ref & 0x800000u ? ref | 0xff000000u : ref);
     pkt->u.twcc.fb_count = fci[7];
     return twcc_walk(fci, n, NULL, 0, NULL);
@@ -228,12 +228,12 @@ static int parse_remb(camrtc_rtcp_packet *pkt, const uint8_t *fci, size_t n)
     if ((size_t)num * 4 > n - 8)
         return CAMRTC_EPROTO;
     unsigned exp = fci[5] >> 2;
-    uint64_t mantissa = (uint64_t)(fci[5] & 3) << 16 | rtp_rd16(fci + 6);
+    uint64_t mantissa = (uint64_t)(fci[5] & 3) << 16 | camrtc_rd16(fci + 6);
     pkt->kind = CAMRTC_RTCP_K_REMB;
     pkt->u.remb.bitrate_bps = mantissa > (UINT64_MAX >> exp) ? UINT64_MAX : mantissa << exp;
     pkt->u.remb.n_ssrc = 0;
     for (unsigned i = 0; i < num && i < CAMRTC_RTCP_MAX_REMB_SSRC; i++)
-        pkt->u.remb.ssrc[pkt->u.remb.n_ssrc++] = rtp_rd32(fci + 8 + 4 * i);
+        pkt->u.remb.ssrc[pkt->u.remb.n_ssrc++] = camrtc_rd32(fci + 8 + 4 * i);
     return CAMRTC_OK;
 }
 
@@ -244,7 +244,7 @@ static int parse_fir(camrtc_rtcp_packet *pkt, const uint8_t *fci, size_t n)
     pkt->kind = CAMRTC_RTCP_K_FIR;
     pkt->u.fir.n = 0;
     for (size_t i = 0; i < n / 8 && i < CAMRTC_RTCP_MAX_FIR; i++) {
-        pkt->u.fir.entry[i].ssrc = rtp_rd32(fci + 8 * i);
+        pkt->u.fir.entry[i].ssrc = camrtc_rd32(fci + 8 * i);
         pkt->u.fir.entry[i].seq_nr = fci[8 * i + 4];
         pkt->u.fir.n++;
     }
@@ -255,8 +255,8 @@ static int parse_fb(camrtc_rtcp_packet *pkt)
 {
     if (pkt->body_len < FB_HDR)
         return CAMRTC_EPROTO;
-    pkt->ssrc = rtp_rd32(pkt->body);
-    pkt->media_ssrc = rtp_rd32(pkt->body + 4);
+    pkt->ssrc = camrtc_rd32(pkt->body);
+    pkt->media_ssrc = camrtc_rd32(pkt->body + 4);
     const uint8_t *fci = pkt->body + FB_HDR;
     size_t n = pkt->body_len - FB_HDR;
     if (pkt->type == CAMRTC_RTCP_RTPFB) {
@@ -316,7 +316,7 @@ int camrtc_rtcp_iter_next(camrtc_rtcp_iter *it, camrtc_rtcp_packet *pkt)
     it->off = it->len;   /* on any error the walk ends here */
     if (left < RTCP_HDR || (p[0] >> 6) != 2)
         return CAMRTC_EPROTO;
-    size_t size = ((size_t)rtp_rd16(p + 2) + 1) * 4;
+    size_t size = ((size_t)camrtc_rd16(p + 2) + 1) * 4;
     if (size > left)
         return CAMRTC_EPROTO;
     memset(pkt, 0, sizeof *pkt);
@@ -358,7 +358,7 @@ size_t camrtc_rtcp_nack_seqs(const camrtc_rtcp_packet *pkt, uint16_t *out, size_
     size_t total = 0;
     for (size_t i = 0; i < pkt->u.nack.n_items; i++) {
         const uint8_t *item = pkt->u.nack.items + 4 * i;
-        uint16_t pid = rtp_rd16(item), blp = rtp_rd16(item + 2);
+        uint16_t pid = camrtc_rd16(item), blp = camrtc_rd16(item + 2);
         if (total < max)
             out[total] = pid;
         total++;
@@ -391,23 +391,23 @@ static void write_hdr(uint8_t *out, uint8_t count, uint8_t type, size_t size)
 {
     out[0] = (uint8_t)(0x80 | count);
     out[1] = type;
-    rtp_wr16(out + 2, (uint16_t)(size / 4 - 1));
+    camrtc_wr16(out + 2, (uint16_t)(size / 4 - 1));
 }
 
 static void write_rb(uint8_t *p, const camrtc_rtcp_rb *rb)
 {
-    rtp_wr32(p, rb->ssrc);
+    camrtc_wr32(p, rb->ssrc);
     p[4] = rb->fraction_lost;
     int32_t lost = rb->cumulative_lost;
     if (lost > 0x7fffff)
         lost = 0x7fffff;   /* clamp to the signed 24-bit range */
     if (lost < -0x800000)
         lost = -0x800000;
-    rtp_wr24(p + 5, (uint32_t)lost & 0xffffffu);
-    rtp_wr32(p + 8, rb->ext_highest_seq);
-    rtp_wr32(p + 12, rb->jitter);
-    rtp_wr32(p + 16, rb->lsr);
-    rtp_wr32(p + 20, rb->dlsr);
+    camrtc_wr24(p + 5, (uint32_t)lost & 0xffffffu);
+    camrtc_wr32(p + 8, rb->ext_highest_seq);
+    camrtc_wr32(p + 12, rb->jitter);
+    camrtc_wr32(p + 16, rb->lsr);
+    camrtc_wr32(p + 20, rb->dlsr);
 }
 
 int camrtc_rtcp_write_sr(uint8_t *out, size_t cap, uint32_t ssrc, const camrtc_rtcp_sr_info *info,
@@ -419,12 +419,12 @@ int camrtc_rtcp_write_sr(uint8_t *out, size_t cap, uint32_t ssrc, const camrtc_r
     if (!out || size > cap)
         return CAMRTC_ETOOBIG;
     write_hdr(out, (uint8_t)n_rb, CAMRTC_RTCP_SR, size);
-    rtp_wr32(out + 4, ssrc);
-    rtp_wr32(out + 8, (uint32_t)(info->ntp >> 32));
-    rtp_wr32(out + 12, (uint32_t)info->ntp);
-    rtp_wr32(out + 16, info->rtp_ts);
-    rtp_wr32(out + 20, info->packet_count);
-    rtp_wr32(out + 24, info->octet_count);
+    camrtc_wr32(out + 4, ssrc);
+    camrtc_wr32(out + 8, (uint32_t)(info->ntp >> 32));
+    camrtc_wr32(out + 12, (uint32_t)info->ntp);
+    camrtc_wr32(out + 16, info->rtp_ts);
+    camrtc_wr32(out + 20, info->packet_count);
+    camrtc_wr32(out + 24, info->octet_count);
     for (size_t i = 0; i < n_rb; i++)
         write_rb(out + 28 + i * RB_SIZE, &rb[i]);
     return (int)size;
@@ -438,7 +438,7 @@ int camrtc_rtcp_write_rr(uint8_t *out, size_t cap, uint32_t ssrc, const camrtc_r
     if (!out || size > cap)
         return CAMRTC_ETOOBIG;
     write_hdr(out, (uint8_t)n_rb, CAMRTC_RTCP_RR, size);
-    rtp_wr32(out + 4, ssrc);
+    camrtc_wr32(out + 4, ssrc);
     for (size_t i = 0; i < n_rb; i++)
         write_rb(out + 8 + i * RB_SIZE, &rb[i]);
     return (int)size;
@@ -457,7 +457,7 @@ int camrtc_rtcp_write_sdes_cname(uint8_t *out, size_t cap, uint32_t ssrc, const 
         return CAMRTC_ETOOBIG;
     memset(out, 0, size);
     write_hdr(out, 1, CAMRTC_RTCP_SDES, size);
-    rtp_wr32(out + 4, ssrc);
+    camrtc_wr32(out + 4, ssrc);
     out[8] = 1;
     out[9] = (uint8_t)n;
     memcpy(out + 10, cname, n);
@@ -473,15 +473,15 @@ int camrtc_rtcp_write_bye(uint8_t *out, size_t cap, const uint32_t *ssrc, size_t
         return CAMRTC_ETOOBIG;
     write_hdr(out, (uint8_t)n_ssrc, CAMRTC_RTCP_BYE, size);
     for (size_t i = 0; i < n_ssrc; i++)
-        rtp_wr32(out + 4 + 4 * i, ssrc[i]);
+        camrtc_wr32(out + 4 + 4 * i, ssrc[i]);
     return (int)size;
 }
 
 static void write_fb_hdr(uint8_t *out, uint8_t fmt, uint8_t type, size_t size, uint32_t sender, uint32_t media)
 {
     write_hdr(out, fmt, type, size);
-    rtp_wr32(out + 4, sender);
-    rtp_wr32(out + 8, media);
+    camrtc_wr32(out + 4, sender);
+    camrtc_wr32(out + 8, media);
 }
 
 /* Group seqs into PID/BLP items; writes them when out is not NULL. Returns the count. */
@@ -498,8 +498,8 @@ static size_t nack_items(const uint16_t *seqs, size_t n, uint8_t *out)
             continue;
         }
         if (out) {
-            rtp_wr16(out + 4 * items, pid);
-            rtp_wr16(out + 4 * items + 2, blp);
+            camrtc_wr16(out + 4 * items, pid);
+            camrtc_wr16(out + 4 * items + 2, blp);
         }
         items++;
         if (i < n) {
@@ -542,7 +542,7 @@ int camrtc_rtcp_write_fir(uint8_t *out, size_t cap, uint32_t sender_ssrc, uint32
     if (!out || size > cap)
         return CAMRTC_ETOOBIG;
     write_fb_hdr(out, CAMRTC_RTCP_FMT_FIR, CAMRTC_RTCP_PSFB, size, sender_ssrc, 0);
-    rtp_wr32(out + 12, media_ssrc);
+    camrtc_wr32(out + 12, media_ssrc);
     out[16] = seq_nr;
     out[17] = out[18] = out[19] = 0;
     return (int)size;
@@ -566,8 +566,8 @@ int camrtc_rtcp_write_remb(uint8_t *out, size_t cap, uint32_t sender_ssrc, uint6
     memcpy(out + 12, "REMB", 4);
     out[16] = (uint8_t)n_ssrc;
     out[17] = (uint8_t)(exp << 2 | (mantissa >> 16));
-    rtp_wr16(out + 18, (uint16_t)mantissa);
+    camrtc_wr16(out + 18, (uint16_t)mantissa);
     for (size_t i = 0; i < n_ssrc; i++)
-        rtp_wr32(out + 20 + 4 * i, ssrcs[i]);
+        camrtc_wr32(out + 20 + 4 * i, ssrcs[i]);
     return (int)size;
 }

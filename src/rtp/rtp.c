@@ -5,8 +5,8 @@
 
 #include <string.h>
 
+#include "camrtc/bytes.h"
 #include "camrtc/error.h"
-#include "rtp/rtp_int.h"
 
 bool camrtc_rtp_is_v2(const uint8_t *pkt, size_t len)
 {
@@ -60,8 +60,8 @@ static int parse_ext(const uint8_t *pkt, size_t len, size_t *pos, camrtc_rtp_hea
     if (len - *pos < 4)
         return CAMRTC_EPROTO;
     h->has_ext = true;
-    h->ext_profile = rtp_rd16(pkt + *pos);
-    size_t words = rtp_rd16(pkt + *pos + 2);
+    h->ext_profile = camrtc_rd16(pkt + *pos);
+    size_t words = camrtc_rd16(pkt + *pos + 2);
     *pos += 4;
     if (words * 4 > len - *pos)
         return CAMRTC_EPROTO;
@@ -86,14 +86,14 @@ int camrtc_rtp_parse(const uint8_t *pkt, size_t len, camrtc_rtp_header *h)
     h->csrc_count = pkt[0] & 0x0f;
     h->marker = pkt[1] & 0x80;
     h->pt = pkt[1] & 0x7f;
-    h->seq = rtp_rd16(pkt + 2);
-    h->ts = rtp_rd32(pkt + 4);
-    h->ssrc = rtp_rd32(pkt + 8);
+    h->seq = camrtc_rd16(pkt + 2);
+    h->ts = camrtc_rd32(pkt + 4);
+    h->ssrc = camrtc_rd32(pkt + 8);
     size_t pos = CAMRTC_RTP_HEADER_MIN;
     if ((size_t)h->csrc_count * 4 > len - pos)
         return CAMRTC_EPROTO;
     for (int i = 0; i < h->csrc_count; i++, pos += 4)
-        h->csrc[i] = rtp_rd32(pkt + pos);
+        h->csrc[i] = camrtc_rd32(pkt + pos);
     if (ext) {
         int rc = parse_ext(pkt, len, &pos, h);
         if (rc < 0)
@@ -149,8 +149,8 @@ static size_t write_ext(const camrtc_rtp_header *h, uint8_t *out)
 {
     bool one = fits_one_byte(h);
     size_t body = ext_body_len(h, one), words = (body + 3) / 4;
-    rtp_wr16(out, one ? CAMRTC_RTP_EXT_ONE_BYTE : CAMRTC_RTP_EXT_TWO_BYTE);
-    rtp_wr16(out + 2, (uint16_t)words);
+    camrtc_wr16(out, one ? CAMRTC_RTP_EXT_ONE_BYTE : CAMRTC_RTP_EXT_TWO_BYTE);
+    camrtc_wr16(out + 2, (uint16_t)words);
     uint8_t *p = out + 4;
     for (int i = 0; i < h->ext_count; i++) {
         const camrtc_rtp_ext *e = &h->ext[i];
@@ -177,12 +177,12 @@ int camrtc_rtp_write_header(const camrtc_rtp_header *h, uint8_t *out, size_t cap
         return CAMRTC_ETOOBIG;
     out[0] = (uint8_t)(0x80 | (h->ext_count ? 0x10 : 0) | h->csrc_count);
     out[1] = (uint8_t)((h->marker ? 0x80 : 0) | h->pt);
-    rtp_wr16(out + 2, h->seq);
-    rtp_wr32(out + 4, h->ts);
-    rtp_wr32(out + 8, h->ssrc);
+    camrtc_wr16(out + 2, h->seq);
+    camrtc_wr32(out + 4, h->ts);
+    camrtc_wr32(out + 8, h->ssrc);
     size_t pos = CAMRTC_RTP_HEADER_MIN;
     for (int i = 0; i < h->csrc_count; i++, pos += 4)
-        rtp_wr32(out + pos, h->csrc[i]);
+        camrtc_wr32(out + pos, h->csrc[i]);
     if (h->ext_count)
         pos += write_ext(h, out + pos);
     return (int)pos;
@@ -204,15 +204,15 @@ int camrtc_rtp_find_ext(const camrtc_rtp_header *h, uint8_t id, const uint8_t **
 
 void camrtc_rtp_set_seq(uint8_t *pkt, uint16_t seq)
 {
-    rtp_wr16(pkt + 2, seq);
+    camrtc_wr16(pkt + 2, seq);
 }
 
 void camrtc_rtp_set_ts(uint8_t *pkt, uint32_t ts)
 {
-    rtp_wr32(pkt + 4, ts);
+    camrtc_wr32(pkt + 4, ts);
 }
 
 void camrtc_rtp_set_ssrc(uint8_t *pkt, uint32_t ssrc)
 {
-    rtp_wr32(pkt + 8, ssrc);
+    camrtc_wr32(pkt + 8, ssrc);
 }
