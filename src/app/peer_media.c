@@ -17,6 +17,7 @@
 #include "camrtc/buf.h"
 #include "camrtc/cert.h"
 #include "camrtc/error.h"
+#include "camrtc/media.h"
 #include "camrtc/pcuv.h"
 #include "camrtc/pipeline.h"
 #include "camrtc/rand.h"
@@ -74,9 +75,58 @@ struct peer_media {
     camrtc_time_us started_at;
     camrtc_pipeline_stats pipe_stats;           /* as the pipeline stopped */
     int level;                                  /* H.264 level_idc of the encoder and the SDP */
+    /* Viewer: capture → frame complete, from the camrtc SEI the master's encoder puts in
+     * every picture (same machine: both read the one monotonic clock). */
+    uint32_t *lat_us;
+    size_t nlat;
+    uint64_t lat_dropped;                       /* samples past LAT_MAX */
 };
 
+#define LAT_MAX ((size_t)1 << 16)               /* latency samples kept (36 min at 30 fps) */
+
 static const char MOD[] = "media";
+
+/* Frame latency from the encoder's SEI stamp (camrtc_h264_read_camrtc_sei). */
+typedef struct lat_scan {
+    peer_media *m;
+    camrtc_time_us now;
+    bool found;
+} lat_scan;
+
+static void lat_nal(void *user, const uint8_t *nal, size_t len)
+{
+    lat_scan *ls = user;
+    uint64_t id;
+    camrtc_time_us cap;
+    if (ls->found || len < 1 || (nal[0] & 0x1f) != 6 ||
+        camrtc_h264_read_camrtc_sei(nal, len, &id, &cap) != CAMRTC_OK)
+        return;
+    ls->found = true;
+    peer_media *m = ls->m;
+    if (cap > ls->now || ls->now - cap > CAMRTC_SEC(60))
+        return;                                  /* another machine's clock: not comparable */
+    if (!m->lat_us && !(m->lat_us = malloc(LAT_MAX * sizeof *m->lat_us)))
+        return;
+    if (m->nlat < LAT_MAX)
+        m->lat_us[m->nlat++] = (uint32_t)(ls->now - cap);
+    else
+        m->lat_dropped++;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* p-th percentile (nearest rank) of the latency samples in ms; sorts them in place. */
+static double lat_pct(peer_media *m, double p)
+{
+    qsort(m->lat_us, m->nlat, sizeof *m->lat_us, cmp_u32);
+    size_t k = (size_t)(p / 100.0 * (double)m->nlat + 0.999999);
+    k = k == 0 ? 0 : k - 1;
+    return m->lat_us[k < m->nlat ? k : m->nlat - 1] / 1000.0;
+}
 
 /* ---- pending candidates ------------------------------------------------------------------ */
 
@@ -237,12 +287,16 @@ static void on_pc_event(camrtc_pcuv *p, void *ud, const camrtc_pc_event *ev)
         if (m->pipe)
             camrtc_pipeline_force_idr(m->pipe);
         break;
-    case CAMRTC_PC_EV_FRAME:
+    case CAMRTC_PC_EV_FRAME: {
+        lat_scan ls = {.m = m, .now = camrtc_now_us()};
         if (!s->first_frame_at)
-            s->first_frame_at = camrtc_now_us();
+            s->first_frame_at = ls.now;
+        if (ev->frame->complete)
+            camrtc_h264_split(ev->frame->data, ev->frame->len, lat_nal, &ls);
         if (m->out && fwrite(ev->frame->data, 1, ev->frame->len, m->out) != ev->frame->len)
             CAMRTC_LOGW(m->log, MOD, "cannot write %s", m->o.out);
         break;
+    }
     }
 }
 
@@ -470,7 +524,7 @@ static void add_sessions(const peer_media *m, cJSON *arr, const session *list)
 }
 
 /* The viewer's summary: its one session's counters at the top level, as the tests read them. */
-static void viewer_summary(const peer_media *m, cJSON *o)
+static void viewer_summary(peer_media *m, cJSON *o)
 {
     const session *s = m->live ? m->live : m->ended;
     camrtc_pc_stats st = {0};
@@ -489,6 +543,16 @@ static void viewer_summary(const peer_media *m, cJSON *o)
         cJSON_AddNumberToObject(o, "timeToFirstFrameMs", (double)(s->first_frame_at - s->created_at) / 1000.0);
     else
         cJSON_AddNullToObject(o, "timeToFirstFrameMs");
+    /* Capture at the master → frame complete here, from the encoder's SEI stamps; only
+     * when both run on this machine (the stamps are its monotonic clock). */
+    add_u64(o, "latencySamples", m->nlat);
+    if (m->nlat) {
+        cJSON_AddNumberToObject(o, "latencyP50Ms", lat_pct(m, 50));
+        cJSON_AddNumberToObject(o, "latencyP99Ms", lat_pct(m, 99));
+    } else {
+        cJSON_AddNullToObject(o, "latencyP50Ms");
+        cJSON_AddNullToObject(o, "latencyP99Ms");
+    }
 }
 
 static void write_stats(peer_media *m)
@@ -747,5 +811,6 @@ void peer_media_free(peer_media *m)
     camrtc_pc_packets_free(&m->pkts);
     camrtc_cert_free(&m->cert);
     camrtc_rng_free(&m->rng);
+    free(m->lat_us);
     free(m);
 }

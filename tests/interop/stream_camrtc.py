@@ -183,8 +183,14 @@ def check_viewer(av, rt, out, stats, min_frames):
         return "%s: framesDecodable %d != framesReceived %d" % (stats, st["framesDecodable"], st["framesReceived"])
     if st["framesReceived"] < min_frames:
         return "%s: framesReceived %d" % (stats, st["framesReceived"])
-    log("%s: %d pictures, ids %d..%d, first frame after %s ms" % (out, len(ids), ids[0], ids[-1],
-                                                                  st["timeToFirstFrameMs"]))
+    # Capture → frame complete, from the encoder's SEI stamps (master and viewer share this
+    # machine's clock): one sample per frame, positive, below a second on loopback.
+    if st.get("latencySamples", 0) < min_frames:
+        return "%s: latencySamples %s" % (stats, st.get("latencySamples"))
+    if not (0 < st["latencyP50Ms"] <= st["latencyP99Ms"] < 1000):
+        return "%s: latency p50 %s p99 %s ms" % (stats, st["latencyP50Ms"], st["latencyP99Ms"])
+    log("%s: %d pictures, ids %d..%d, first frame after %s ms, latency p50 %.1f p99 %.1f ms" % (
+        out, len(ids), ids[0], ids[-1], st["timeToFirstFrameMs"], st["latencyP50Ms"], st["latencyP99Ms"]))
     return None
 
 
