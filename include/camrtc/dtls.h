@@ -123,6 +123,7 @@ typedef struct camrtc_dtls_stats {
     uint64_t dropped_input;   /* too long, or arrived when closed/failed */
     uint64_t retransmits;     /* handshake timer expiries that resent a flight */
     uint64_t app_records_in, app_records_out;
+    uint64_t reassembled_hellos; /* fragmented ClientHellos put back together for mbedtls */
 } camrtc_dtls_stats;
 
 typedef struct camrtc_dtls camrtc_dtls;

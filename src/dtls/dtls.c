@@ -21,11 +21,18 @@
 #include <mbedtls/ssl_ciphersuites.h>
 #include <mbedtls/x509_crt.h>
 
+#include "camrtc/bytes.h"
 #include "camrtc/crypto.h"
 #include "camrtc/error.h"
 
 /* Longest loop over the records of one datagram: a record is >= 13 bytes. */
 #define DTLS_MAX_RECORDS_PER_CALL (CAMRTC_DTLS_MAX_DATAGRAM / 13 + 2)
+
+/* DTLS 1.2 record and handshake headers (RFC 6347 §4.1, §4.2.2), and the largest
+ * ClientHello body we put back together from fragments. */
+#define DTLS_REC_HDR 13
+#define DTLS_HS_HDR 12
+#define DTLS_CH_MAX 2048
 
 struct camrtc_dtls {
     camrtc_dtls_callbacks cb;
@@ -45,6 +52,11 @@ struct camrtc_dtls {
     /* the datagram being handed to mbedtls, NULL once read */
     const uint8_t *in;
     size_t in_len;
+
+    /* Server: a ClientHello that came in fragments, put back together (see ch_reassemble). */
+    uint8_t ch[DTLS_REC_HDR + DTLS_HS_HDR + DTLS_CH_MAX];
+    uint8_t ch_have[DTLS_CH_MAX / 8];  /* which body bytes arrived */
+    size_t ch_total;                   /* body length; 0 = nothing collected */
 
     bool have_fp, fp_ok, fp_mismatch;
     uint8_t remote_fp[CAMRTC_SHA256_LEN];
@@ -467,6 +479,61 @@ int camrtc_dtls_start(camrtc_dtls *d, camrtc_time_us now)
     return d->state == CAMRTC_DTLS_FAILED ? d->error : CAMRTC_OK;
 }
 
+/* mbedtls 2.28 refuses a ClientHello split into fragments ("bad client hello message"),
+ * and OpenSSL-based peers (aiortc) send one that way with a small MTU: two handshake
+ * fragments in one datagram, or across datagrams. Before we have answered, a server
+ * collects the fragments of ClientHello (epoch 0, msg_type 1) and, once every byte is
+ * there, hands mbedtls one record holding the whole message. Returns the length of the
+ * rebuilt datagram in d->ch, 0 when the datagram is not a fragmented ClientHello (hand it
+ * on as it is), or -1 when it was one and more fragments are needed (or it is unusable). */
+static int ch_reassemble(camrtc_dtls *d, const uint8_t *data, size_t len)
+{
+    bool fragment = false;
+    for (size_t o = 0; o + DTLS_REC_HDR <= len;) {
+        const uint8_t *r = data + o;
+        size_t rl = (size_t)r[11] << 8 | r[12];
+        if (o + DTLS_REC_HDR + rl > len)
+            break;
+        const uint8_t *h = r + DTLS_REC_HDR;
+        if (r[0] == 22 && r[3] == 0 && r[4] == 0 && rl >= DTLS_HS_HDR && h[0] == 1) {
+            uint32_t total = camrtc_rd24(h + 1), off = camrtc_rd24(h + 6), fl = camrtc_rd24(h + 9);
+            if (fl + DTLS_HS_HDR > rl || off + fl > total)
+                return 0;                        /* malformed: let mbedtls say so */
+            if (fl != total) {
+                fragment = true;
+                if (total > DTLS_CH_MAX || (d->ch_total && d->ch_total != total))
+                    return -1;                   /* too big for us, or a different hello */
+                if (!d->ch_total) {
+                    d->ch_total = total;
+                    memset(d->ch_have, 0, sizeof d->ch_have);
+                    memcpy(d->ch, r, DTLS_REC_HDR);   /* type, version, epoch, sequence */
+                    memcpy(d->ch + DTLS_REC_HDR, h, DTLS_HS_HDR);
+                }
+                memcpy(d->ch + DTLS_REC_HDR + DTLS_HS_HDR + off, h + DTLS_HS_HDR, fl);
+                for (uint32_t i = off; i < off + fl; i++)
+                    d->ch_have[i / 8] |= (uint8_t)(1u << (i % 8));
+            }
+        }
+        o += DTLS_REC_HDR + rl;
+    }
+    if (!fragment)
+        return 0;
+    for (size_t i = 0; i < d->ch_total; i++)
+        if (!(d->ch_have[i / 8] & (1u << (i % 8))))
+            return -1;
+    size_t body = d->ch_total, rl = DTLS_HS_HDR + body;
+    uint8_t *h = d->ch + DTLS_REC_HDR;
+    d->ch[11] = (uint8_t)(rl >> 8);
+    d->ch[12] = (uint8_t)rl;
+    h[6] = h[7] = h[8] = 0;                      /* fragment_offset 0 */
+    h[9] = (uint8_t)(body >> 16);                /* fragment_length = length */
+    h[10] = (uint8_t)(body >> 8);
+    h[11] = (uint8_t)body;
+    d->ch_total = 0;
+    d->stats.reassembled_hellos++;
+    return (int)(DTLS_REC_HDR + rl);
+}
+
 int camrtc_dtls_handle_input(camrtc_dtls *d, camrtc_time_us now, const uint8_t *data, size_t len)
 {
     if (!d || (!data && len))
@@ -485,6 +552,15 @@ int camrtc_dtls_handle_input(camrtc_dtls *d, camrtc_time_us now, const uint8_t *
         d->state = CAMRTC_DTLS_CONNECTING; /* a server starts on the first ClientHello */
     d->stats.datagrams_in++;
     d->stats.bytes_in += len;
+    if (d->role == CAMRTC_DTLS_SERVER && !d->answered) {
+        int n = ch_reassemble(d, data, len);
+        if (n < 0)
+            return CAMRTC_OK;                    /* a ClientHello fragment: wait for the rest */
+        if (n > 0) {
+            data = d->ch;
+            len = (size_t)n;
+        }
+    }
     d->in = data;
     d->in_len = len;
     drive(d);

@@ -9,11 +9,10 @@ Runs:
   aiortc master  answers `camrtc viewer`'s offer and sends H.264 (aiortc's libx264) of a
                  pattern drawn here with the test pattern's 64-cell id block; the viewer's
                  file decodes with python3-av: >= 60 pictures, ids strictly increasing,
-                 framesDecodable == framesReceived in its stats. aiortc's answer is changed
-                 from a=setup:active to a=setup:passive (aiortc then is the DTLS server):
-                 with aiortc as DTLS client our viewer's DTLS server never starts (ICE
-                 completes, dtlsState stays "new", no media). AIORTC_ACTIVE=1 keeps aiortc's
-                 own answer, to reproduce that.
+                 framesDecodable == framesReceived in its stats. aiortc answers
+                 a=setup:active, so our viewer is the DTLS server and OpenSSL's fragmented
+                 ClientHello is put back together for mbedtls (src/dtls). AIORTC_PASSIVE=1
+                 rewrites the answer to a=setup:passive to try the other role.
   10 viewers     headless Chromium, AIORTC_VIEWERS (default 3) aiortc viewers and 6 `camrtc
                  viewer`s on one master (default limit 10), through a service started with
                  --max-viewers 11: every one receives frames (Chromium: framesDecoded >= 30,
@@ -50,7 +49,7 @@ import kvs_py  # noqa: E402
 TOTAL_SECONDS = 110
 STEP_SECONDS = 30
 MIN_FRAMES = 60
-PASSIVE = os.environ.get("AIORTC_ACTIVE") != "1"
+PASSIVE = os.environ.get("AIORTC_PASSIVE") == "1"
 ONLY = os.environ.get("STREAM_ONLY", "").split()   # debugging: run only the runs whose name starts with these words
 log = sc.log
 

@@ -422,6 +422,67 @@ TEST(lost_client_hello_is_retransmitted)
     pair_free(&p);
 }
 
+/* Write the ClientHello in hello[0..n) as two handshake fragments (body split at k) into
+ * out1 (first fragment) and out2 (second), each a record of its own (RFC 6347 §4.2.3). */
+static void split_hello(const uint8_t *hello, size_t n, size_t k, pkt *out1, pkt *out2)
+{
+    const uint8_t *h = hello + 13, *body = h + 12;
+    size_t total = n - 25;
+    size_t off[2] = {0, k}, len[2] = {k, total - k};
+    pkt *out[2] = {out1, out2};
+    for (int i = 0; i < 2; i++) {
+        uint8_t *r = out[i]->b;
+        memcpy(r, hello, 13);
+        r[10] = (uint8_t)(r[10] + i);                    /* next record sequence number */
+        size_t rl = 12 + len[i];
+        r[11] = (uint8_t)(rl >> 8);
+        r[12] = (uint8_t)rl;
+        memcpy(r + 13, h, 6);                            /* type, length, message_seq */
+        r[19] = (uint8_t)(off[i] >> 16), r[20] = (uint8_t)(off[i] >> 8), r[21] = (uint8_t)off[i];
+        r[22] = (uint8_t)(len[i] >> 16), r[23] = (uint8_t)(len[i] >> 8), r[24] = (uint8_t)len[i];
+        memcpy(r + 25, body + off[i], len[i]);
+        out[i]->len = 13 + rl;
+    }
+}
+
+/* OpenSSL-based peers (aiortc) fragment their ClientHello; mbedtls 2.28 cannot take that,
+ * so the server puts it back together: two fragments in one datagram, and two datagrams
+ * arriving in the wrong order. */
+TEST(fragmented_client_hello_is_reassembled)
+{
+    for (int across = 0; across < 2; across++) {
+        pair p;
+        CHECK_EQ_INT(pair_init(&p), CAMRTC_OK);
+        CHECK_EQ_INT(camrtc_dtls_start(p.a.d, 0), CAMRTC_OK);
+        CHECK_EQ_INT(p.a.n_out, 1);
+        pkt hello = p.a.out[0], f1, f2;
+        p.a.n_out = 0;
+        p.a.flights++;
+        CHECK(hello.len > 25 + 40 && hello.b[0] == 22 && hello.b[13] == 1);
+        split_hello(hello.b, hello.len, 40, &f1, &f2);
+        if (!across) {
+            pkt both;
+            memcpy(both.b, f1.b, f1.len);
+            memcpy(both.b + f1.len, f2.b, f2.len);
+            both.len = f1.len + f2.len;
+            CHECK_EQ_INT(camrtc_dtls_handle_input(p.b.d, p.now, both.b, both.len), CAMRTC_OK);
+        } else {
+            CHECK_EQ_INT(camrtc_dtls_handle_input(p.b.d, p.now, f2.b, f2.len), CAMRTC_OK);
+            CHECK_EQ_INT(p.b.n_out, 0);                  /* half a hello: nothing to answer yet */
+            CHECK_EQ_INT(camrtc_dtls_handle_input(p.b.d, p.now, f1.b, f1.len), CAMRTC_OK);
+        }
+        CHECK(p.b.n_out > 0);                            /* the server answered */
+        CHECK(run(&p, 100) >= 0);
+        CHECK_EQ_INT(p.a.n_connected, 1);
+        CHECK_EQ_INT(p.b.n_connected, 1);
+        CHECK_EQ_MEM(&p.a.keys, &p.b.keys, sizeof p.a.keys);
+        camrtc_dtls_stats st;
+        camrtc_dtls_get_stats(p.b.d, &st);
+        CHECK_EQ_INT(st.reassembled_hellos, 1);
+        pair_free(&p);
+    }
+}
+
 TEST(lost_flights_back_off_and_complete)
 {
     /* Lose the server's first flight twice and its final flight once. */
@@ -745,7 +806,7 @@ int main(void)
     int rc = RUN_TESTS(handshake_completes_with_same_keys, roles_swapped_and_profile_32,
                        no_common_profile_connects_without_keys, fingerprint_mismatch_fails_without_keys,
                        fingerprint_set_late_and_missing, fingerprint_changed_mid_handshake,
-                       lost_client_hello_is_retransmitted,
+                       lost_client_hello_is_retransmitted, fragmented_client_hello_is_reassembled,
                        lost_flights_back_off_and_complete, silent_peer_times_out, app_data_and_close_notify,
                        garbage_input_does_not_break_the_handshake, gcm_profile_is_a_known_mbedtls_limitation,
                        config_errors, fingerprint_parse, keying_split_layout, certificate_from_pem,
