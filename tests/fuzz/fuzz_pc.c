@@ -12,7 +12,12 @@
  *      the master: SR/RR, NACK from the history, PLI/FIR, REMB, TWCC
  *   4  time passes (first byte, milliseconds), then both pcs' timers run
  * The master's SSRC is 0x11223344 and its history holds sequence numbers 1000..1003.
- * Whatever the input, nothing may crash, leak or loop. */
+ * Whatever the input, nothing may crash, leak or loop. Invariants (abort when broken): a
+ * frame handed up is decodable only when complete and holding NALs (an incomplete one may
+ * be empty: its only NAL was lost); a pc never counts more
+ * decodable frames than frames; after its timers ran, a pc never asks to be woken at or
+ * before now again (that would spin the glue's loop). */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +36,20 @@ typedef struct fz {
 static void on_event(void *user, const camrtc_pc_event *ev)
 {
     (void)user;
-    (void)ev;
+    if (ev->type == CAMRTC_PC_EV_FRAME &&
+        (!ev->frame || (ev->frame->len && !ev->frame->data) ||
+         (ev->frame->decodable && (!ev->frame->complete || ev->frame->len == 0 || !ev->frame->nals))))
+        abort();
+}
+
+static void fz_check(const camrtc_pc *pc, camrtc_time_us now, bool timers_ran)
+{
+    camrtc_pc_stats st;
+    camrtc_pc_get_stats(pc, &st);
+    if (st.frames_decodable > st.frames_received)
+        abort();
+    if (timers_ran && camrtc_pc_next_timeout(pc) <= now)
+        abort();
 }
 
 static const camrtc_pc_io fz_io = {.event = on_event};
@@ -149,8 +167,12 @@ static void fz_record(fz *f, uint8_t op, const uint8_t *d, size_t len)
         f->now += CAMRTC_MS(len ? d[0] : 1);
         camrtc_pc_handle_timeout(f->m, f->now);
         camrtc_pc_handle_timeout(f->v, f->now);
-        break;
+        fz_check(f->m, f->now, true);
+        fz_check(f->v, f->now, true);
+        return;
     }
+    fz_check(f->m, f->now, false);
+    fz_check(f->v, f->now, false);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
