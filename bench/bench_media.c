@@ -39,46 +39,19 @@
 #include "camrtc/pipeline.h"
 #include "camrtc/ring.h"
 
+#include "bench_util.h"
+
 #define W 1280
 #define H 720
 #define FPS 30
 #define KBPS 2500
 #define MAX_FRAMES 1000
 
-static long rss_kb(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    if (!f)
-        return -1;
-    char line[256];
-    long kb = -1;
-    while (fgets(line, sizeof(line), f))
-        if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
-            break;
-    fclose(f);
-    return kb;
-}
-
-/* The 1-minute load average: on a shared machine it says how much to trust a figure. */
-static double loadavg(void)
-{
-    double l = -1;
-    FILE *f = fopen("/proc/loadavg", "r");
-    if (f) {
-        if (fscanf(f, "%lf", &l) != 1)
-            l = -1;
-        fclose(f);
-    }
-    return l;
-}
-
 /* CPU time of the whole process (all threads) in us: unlike wall time, it does not
  * grow when other processes take the cores. */
 static uint64_t cpu_us(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+    return bench_clock_ns(CLOCK_PROCESS_CPUTIME_ID) / 1000u;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -153,7 +126,7 @@ static void run_on_end(void *user, int status)
 static void run_on_timer(uv_timer_t *t)
 {
     run *r = t->data;
-    long kb = rss_kb();
+    long kb = bench_rss_kb();
     if (kb > r->rss_max)
         r->rss_max = kb;
 }
@@ -195,7 +168,7 @@ static uint64_t run_pipeline(run *r, const char *spec, uint64_t max_frames, bool
 
 static void bench_rss(int seconds)
 {
-    long idle = rss_kb();
+    long idle = bench_rss_kb();
     run *r = calloc(1, sizeof(*r));
     run_pipeline(r, "testsrc", (uint64_t)seconds * FPS, false);
     printf("{\"bench\":\"media\",\"what\":\"rss_720p30\",\"seconds\":%d,\"frames\":%d,"
@@ -290,7 +263,7 @@ static double bench_raw(const camrtc_frame *f, int n, uint64_t *lat, double *cpu
     printf("{\"bench\":\"media\",\"what\":\"encode_raw_x264\",\"size\":\"%dx%d\",\"frames\":%d,"
            "\"bytes\":%zu,\"fps\":%.1f,\"cpu_ms_per_frame\":%.3f,\"ms_per_frame_mean\":%.3f,"
            "\"ms_p50\":%.3f,\"ms_p95\":%.3f,\"loadavg\":%.2f}\n", W, H, n, bytes, fps, *cpu_ms,
-           m, pct_ms(lat, n, 50), pct_ms(lat, n, 95), loadavg());
+           m, pct_ms(lat, n, 50), pct_ms(lat, n, 95), bench_loadavg());
     return fps;
 }
 
@@ -329,7 +302,7 @@ static void bench_encode(int n)
                "\"capture_to_last_nal_ms_mean\":%.3f,\"ms_p50\":%.3f,\"ms_p95\":%.3f,"
                "\"loadavg\":%.2f}\n",
                W, H, r->frames, pfps, r->cpu_ms_per_frame, r->encode_ms_mean, m, pct_ms(r->last_us, r->frames, 50),
-               pct_ms(r->last_us, r->frames, 95), loadavg());
+               pct_ms(r->last_us, r->frames, 95), bench_loadavg());
         if (r->cpu_ms_per_frame > 0 && r->cpu_ms_per_frame < pipe_cpu)
             pipe_cpu = r->cpu_ms_per_frame;
         if (pfps > pipe_fps) {
@@ -349,7 +322,7 @@ static void bench_encode(int n)
            "\"encode_ratio\":%.3f,\"latency_ratio\":%.3f,\"goal\":1.1,\"loadavg\":%.2f}\n",
            pipe_cpu / raw_cpu, pipe_fps > 0 ? raw_fps / pipe_fps : 0,
            raw_ms > 0 ? pipe_enc_ms / raw_ms : 0,
-           raw_ms > 0 ? pipe_ms / raw_ms : 0, loadavg());
+           raw_ms > 0 ? pipe_ms / raw_ms : 0, bench_loadavg());
     unlink(path);
 out:
     for (int i = 0; i < n; i++)
@@ -378,7 +351,7 @@ static void print_slices(const char *content, run *r)
     printf("\"first_nal_ms_p50\":%.3f,\"first_nal_ms_p90\":%.3f,\"first_nal_ms_mean\":%.3f,"
            "\"last_nal_ms_p50\":%.3f,\"last_nal_ms_p90\":%.3f,\"last_nal_ms_mean\":%.3f,"
            "\"first_out_of_encoder_ms_mean\":%.3f,\"last_out_of_encoder_ms_mean\":%.3f,"
-           "\"loadavg\":%.2f}\n", f50, f90, fm, l50, l90, lm, fe, le, loadavg());
+           "\"loadavg\":%.2f}\n", f50, f90, fm, l50, l90, lm, fe, le, bench_loadavg());
 }
 
 /* Paced at 30 fps, so the loop is idle when each NAL comes: the pure hand-off latency.
@@ -410,7 +383,7 @@ static void bench_testsrc_draw(void)
     printf("{\"bench\":\"media\",\"what\":\"testsrc_draw\",\"size\":\"%dx%d\",\"frames\":%d,"
            "\"us_mean\":%.1f,\"us_p50\":%.1f,\"us_p90\":%.1f,\"goal_us\":1000,\"loadavg\":%.2f}\n",
            W, H, N, m * 1000.0, pct_ms(lat, N, 50) * 1000.0, pct_ms(lat, N, 90) * 1000.0,
-           loadavg());
+           bench_loadavg());
     camrtc_frame_free(&f);
 }
 
@@ -449,7 +422,7 @@ static void bench_ring(void)
     double ns = (double)(camrtc_now_us() - t0) * 1000.0 / RING_ITEMS;
     printf("{\"bench\":\"media\",\"what\":\"ring_transfer\",\"items\":%u,\"item_bytes\":8,"
            "\"capacity\":1024,\"ns_per_item\":%.2f,\"order_ok\":%s,\"loadavg\":%.2f}\n", RING_ITEMS,
-           ns, atomic_load(&ra.bad) ? "false" : "true", loadavg());
+           ns, atomic_load(&ra.bad) ? "false" : "true", bench_loadavg());
     camrtc_ring_free(ra.r);
 }
 

@@ -61,6 +61,8 @@
 #include "camrtc/sdp.h"
 #include "camrtc/srtp.h"
 
+#include "bench_util.h"
+
 #define W 1280
 #define H 720
 #define FPS 30
@@ -77,40 +79,6 @@
 #define RAW_SSRC 0x5eed1234u
 
 /* ---- small measuring helpers ---------------------------------------------------------- */
-
-static long rss_kb(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    if (!f)
-        return -1;
-    char line[256];
-    long kb = -1;
-    while (fgets(line, sizeof(line), f))
-        if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
-            break;
-    fclose(f);
-    return kb;
-}
-
-/* The 1-minute load average: on a shared machine it says how much to trust a figure. */
-static double loadavg(void)
-{
-    double l = -1;
-    FILE *f = fopen("/proc/loadavg", "r");
-    if (f) {
-        if (fscanf(f, "%lf", &l) != 1)
-            l = -1;
-        fclose(f);
-    }
-    return l;
-}
-
-static uint64_t clock_ns(clockid_t id)
-{
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* Heap bytes in use: small chunks plus the large ones malloc maps on their own. */
 static long heap_bytes(void)
@@ -603,7 +571,7 @@ static void fan_pass(bench *b, const stream *s, camrtc_pc_packets *list, int vie
     uint64_t cpu = 0, wall = 0;
     memset(r, 0, sizeof *r);
     for (size_t f = 0; f < s->frames; f++) {
-        uint64_t c0 = clock_ns(CLOCK_THREAD_CPUTIME_ID), w0 = clock_ns(CLOCK_MONOTONIC);
+        uint64_t c0 = bench_clock_ns(CLOCK_THREAD_CPUTIME_ID), w0 = bench_clock_ns(CLOCK_MONOTONIC);
         for (size_t i = s->frame_start[f]; i < s->frame_start[f + 1]; i++) {
             if (camrtc_pc_packetize(list, &s->nal[i]) != CAMRTC_OK) {
                 r->errors++;
@@ -619,8 +587,8 @@ static void fan_pass(bench *b, const stream *s, camrtc_pc_packets *list, int vie
         }
         for (int v = 0; v < viewers; v++)   /* SR reports: loop-thread work too */
             fire_timer(b, &b->tx[v]);
-        cpu += clock_ns(CLOCK_THREAD_CPUTIME_ID) - c0;
-        wall += clock_ns(CLOCK_MONOTONIC) - w0;
+        cpu += bench_clock_ns(CLOCK_THREAD_CPUTIME_ID) - c0;
+        wall += bench_clock_ns(CLOCK_MONOTONIC) - w0;
         sink_drain(&b->sink);
         b->now += FRAME_US;
     }
@@ -669,7 +637,7 @@ static fan_result fan_run(bench *b, const stream *s, camrtc_pc_packets *list, in
            viewers, s->frames, passes, (double)best.packets / (double)s->frames, best.cpu_us_per_frame,
            cpu_sum / passes, best.wall_us_per_frame, best.cpu_us_per_frame * FPS / 1e4, goal,
            (unsigned long long)errors, (unsigned long long)sent, (unsigned long long)got,
-           all_connected(b, viewers) ? "true" : "false", loadavg());
+           all_connected(b, viewers) ? "true" : "false", bench_loadavg());
     return best;
 }
 
@@ -679,7 +647,7 @@ static void mem_point(long *heap, long *rss)
 {
     malloc_trim(0);
     *heap = heap_bytes();
-    *rss = rss_kb();
+    *rss = bench_rss_kb();
 }
 
 /* Where a sender pc's heap goes: its larger parts made alone, with the same defaults
@@ -705,7 +673,7 @@ static void print_memory_parts(bench *b)
     printf("{\"bench\":\"rtp\",\"what\":\"fanout_memory_parts\",\"nack_history_bytes\":%ld,"
            "\"srtp_send_and_recv_bytes\":%ld,\"dtls_endpoint_before_handshake_bytes\":%ld,"
            "\"sdp_offer_and_answer_bytes\":%zu,\"loadavg\":%.2f}\n",
-           history, srtp, dtls, 2 * sizeof(camrtc_sdp), loadavg());
+           history, srtp, dtls, 2 * sizeof(camrtc_sdp), bench_loadavg());
     camrtc_dtls_free(d);
     camrtc_srtp_free(tx);
     camrtc_srtp_free(rx);
@@ -748,7 +716,7 @@ static int bench_fanout(bench *b, const stream *s, int passes)
                "\"shared_nack_history_bytes\":%ld,"
                "\"encoder\":\"in a child process: not in these figures\",\"loadavg\":%.2f}\n",
                h1 - h0, h1s - h0, (h10 - h1s) / extra, (h10s - h1s) / extra, r0, s->n_bytes / 1024, r1s,
-               r1s - (long)(s->n_bytes / 1024), r1s - r0, r10s, (r10s - r1s) / extra, hs, loadavg());
+               r1s - (long)(s->n_bytes / 1024), r1s - r0, r10s, (r10s - r1s) / extra, hs, bench_loadavg());
         print_memory_parts(b);
     }
     camrtc_pc_packets_free(&list);
@@ -853,7 +821,7 @@ static uint64_t raw_pass(bench *b, srtp_t sess, const raw_pkts *rp, size_t frame
     uint8_t tx[PKT_MAX];
     uint64_t ns = 0;
     for (size_t f = 0; f < frames; f++) {
-        uint64_t t0 = clock_ns(CLOCK_MONOTONIC);
+        uint64_t t0 = bench_clock_ns(CLOCK_MONOTONIC);
         for (size_t i = rp->frame_start[f]; i < rp->frame_start[f + 1]; i++) {
             memcpy(tx, rp->mem + i * PKT_MAX, rp->len[i]);   /* protect works in place */
             tx[2] = (uint8_t)(*seq >> 8);
@@ -865,7 +833,7 @@ static uint64_t raw_pass(bench *b, srtp_t sess, const raw_pkts *rp, size_t frame
             else
                 (*sent)++;
         }
-        ns += clock_ns(CLOCK_MONOTONIC) - t0;
+        ns += bench_clock_ns(CLOCK_MONOTONIC) - t0;
         sink_drain(&b->sink);
     }
     return ns;
@@ -877,7 +845,7 @@ static uint64_t ours_pass(bench *b, const stream *s, uint64_t *sent, uint64_t *e
     camrtc_pc *pc = b->tx[0].pc;
     uint64_t ns = 0;
     for (size_t f = 0; f < s->frames; f++) {
-        uint64_t t0 = clock_ns(CLOCK_MONOTONIC);
+        uint64_t t0 = bench_clock_ns(CLOCK_MONOTONIC);
         for (size_t i = s->frame_start[f]; i < s->frame_start[f + 1]; i++) {
             int n = camrtc_pc_send_nal(pc, b->now, &s->nal[i]);
             if (n < 0)
@@ -885,7 +853,7 @@ static uint64_t ours_pass(bench *b, const stream *s, uint64_t *sent, uint64_t *e
             else
                 *sent += (uint64_t)n;
         }
-        ns += clock_ns(CLOCK_MONOTONIC) - t0;
+        ns += bench_clock_ns(CLOCK_MONOTONIC) - t0;
         fire_timer(b, &b->tx[0]);
         sink_drain(&b->sink);
         b->now += FRAME_US;
@@ -948,14 +916,14 @@ static int bench_send_path(bench *b, const stream *s, int rounds)
            "\"raw\":\"memcpy+srtp_protect+sendmsg of the same packets, pre-packetized\",\"loadavg\":%.2f}\n",
            rp.n, rounds, reps, ours.best_pps, raw.best_pps, raw.best_pps > 0 ? ours.best_pps / raw.best_pps : 0,
            ours.best_pps > 0 ? 1e6 / ours.best_pps : 0, raw.best_pps > 0 ? 1e6 / raw.best_pps : 0,
-           (unsigned long long)ours.errors, (unsigned long long)raw.errors, loadavg());
+           (unsigned long long)ours.errors, (unsigned long long)raw.errors, bench_loadavg());
     printf("{\"bench\":\"rtp\",\"what\":\"srtp_gcm_raw\",\"profile\":\"AEAD_AES_128_GCM\",\"available\":%s,"
            "\"srtp_create_status\":%d,\"raw_gcm_pps\":%.0f,\"raw_cm_pps\":%.0f,\"gcm_over_cm\":%.3f,\"errors\":%llu,"
            "\"camrtc_dtls_negotiates_gcm\":false,"
            "\"note\":\"raw libsrtp2 only: our DTLS (mbedtls 2.28) has no use_srtp GCM profile, so a pc cannot use it\","
            "\"loadavg\":%.2f}\n",
            gcm ? "true" : "false", (int)e_gcm, raw_gcm.best_pps, raw.best_pps,
-           raw.best_pps > 0 ? raw_gcm.best_pps / raw.best_pps : 0, (unsigned long long)raw_gcm.errors, loadavg());
+           raw.best_pps > 0 ? raw_gcm.best_pps / raw.best_pps : 0, (unsigned long long)raw_gcm.errors, bench_loadavg());
     srtp_dealloc(cm);
     if (gcm)
         srtp_dealloc(gcm);
