@@ -759,6 +759,14 @@ camrtc_signaling *camrtc_signaling_start(uv_loop_t *loop, const camrtc_signaling
     if (s->cfg.tls && setup_tls(s, err, errsz) < 0)
         goto fail;
 
+    if (!sig_store_region_ok(s->cfg.region)) {
+        snprintf(err, errsz, "bad region '%.64s': want 1 to 63 of a-z, 0-9 and '-'", s->cfg.region);
+        goto fail;
+    }
+    if (!sig_store_account_ok(s->cfg.account)) {
+        snprintf(err, errsz, "bad account '%.64s': want 12 digits", s->cfg.account);
+        goto fail;
+    }
     char state_path[PATH_MAX];
     if (s->cfg.state_dir)
         snprintf(state_path, sizeof state_path, "%s/channels.json", s->cfg.state_dir);

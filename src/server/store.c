@@ -46,7 +46,7 @@ struct sig_store {
 
 /* ---- small validators ---- */
 
-static bool region_ok(const char *r)
+bool sig_store_region_ok(const char *r)
 {
     size_t n = r ? strlen(r) : 0;
     if (n == 0 || n >= 64)
@@ -57,7 +57,7 @@ static bool region_ok(const char *r)
     return true;
 }
 
-static bool account_ok(const char *a)
+bool sig_store_account_ok(const char *a)
 {
     if (!a || strlen(a) != 12)
         return false;
@@ -219,7 +219,7 @@ static sig_channel *channel_alloc(size_t n_tags)
 
 sig_store *sig_store_new(const char *region, const char *account, const char *state_path, camrtc_log *log)
 {
-    if (!region_ok(region) || !account_ok(account) || (state_path && !*state_path))
+    if (!sig_store_region_ok(region) || !sig_store_account_ok(account) || (state_path && !*state_path))
         return NULL;
     sig_store *s = calloc(1, sizeof *s);
     if (!s)

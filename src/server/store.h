@@ -16,6 +16,7 @@
 #ifndef CAMRTC_SERVER_STORE_H
 #define CAMRTC_SERVER_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,6 +54,13 @@ typedef struct sig_channel {
 } sig_channel;
 
 typedef struct sig_store sig_store;
+
+/* Whether a region name is one the store takes: 1..63 of a-z, 0-9 and '-' (it goes into
+ * ARNs, signatures and the page unescaped). */
+bool sig_store_region_ok(const char *region);
+
+/* Whether an account id is 12 decimal digits, as in AWS ARNs. */
+bool sig_store_account_ok(const char *account);
 
 /* Create an empty store for region (e.g. "us-west-2") and account (12 digits).
  * state_path is the JSON file the channels persist in, or NULL for a memory-only

@@ -435,12 +435,43 @@ TEST(tls_service_with_local_ca)
     free(dir);
 }
 
+/* A region or account that could not go into an ARN, a signature scope or the page is
+ * refused at start with a message naming it (it used to read "out of memory"). */
+TEST(bad_region_or_account_refused_at_start)
+{
+    static const char *const regions[] = {"x\"</script><", "", "US-WEST-2", "a b"};
+    for (size_t i = 0; i < sizeof regions / sizeof regions[0]; i++) {
+        camrtc_signaling_config cfg;
+        camrtc_signaling_config_default(&cfg);
+        cfg.listen_port = 0;
+        cfg.region = regions[i];
+        char err[256] = "";
+        camrtc_signaling *s = camrtc_signaling_start(&loop, &cfg, &quiet, err, sizeof err);
+        CHECK(s == NULL);
+        CHECK(strstr(err, "bad region") != NULL);
+        if (s)
+            camrtc_signaling_stop(s);
+    }
+    camrtc_signaling_config cfg;
+    camrtc_signaling_config_default(&cfg);
+    cfg.listen_port = 0;
+    cfg.account = "12345";
+    char err[256] = "";
+    camrtc_signaling *s = camrtc_signaling_start(&loop, &cfg, &quiet, err, sizeof err);
+    CHECK(s == NULL);
+    CHECK(strstr(err, "bad account") != NULL);
+    if (s)
+        camrtc_signaling_stop(s);
+    run_for(50);
+}
+
 int main(void)
 {
     uv_loop_init(&loop);
     camrtc_rng_init(&rng);
     int rc = RUN_TESTS(rest_control_plane_and_restart_keeps_channels, websocket_routing_master_and_viewers,
-                       websocket_refusals_leave_others_working, tls_service_with_local_ca);
+                       websocket_refusals_leave_others_working, tls_service_with_local_ca,
+                       bad_region_or_account_refused_at_start);
     run_for(100);
     uv_loop_close(&loop);
     camrtc_rng_free(&rng);
