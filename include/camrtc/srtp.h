@@ -78,6 +78,12 @@ const char *camrtc_srtp_profile_name(camrtc_srtp_profile p);
  * first call's result). Returns CAMRTC_OK or CAMRTC_ECRYPTO. */
 int camrtc_srtp_library_init(void);
 
+/* Whether libsrtp2 runs on camrtc's AES-ICM-128 and HMAC-SHA1 over mbedtls (installed at
+ * library init through libsrtp's srtp_replace_cipher_type/srtp_replace_auth_type, after
+ * they pass libsrtp's known-answer tests) rather than on the crypto it was built with
+ * (NSS in Debian, which sets up a PKCS#11 context per packet). Initialises the library. */
+bool camrtc_srtp_crypto_is_mbedtls(void);
+
 typedef enum camrtc_srtp_direction {
     CAMRTC_SRTP_SEND = 0,
     CAMRTC_SRTP_RECV,

@@ -8,6 +8,7 @@
 #include <srtp2/srtp.h>
 
 #include "camrtc/error.h"
+#include "srtp_mbedtls.h"
 
 struct camrtc_srtp {
     srtp_t session;
@@ -16,14 +17,24 @@ struct camrtc_srtp {
     camrtc_srtp_stats stats;
 };
 
-/* libsrtp's crypto kernel is process-wide; these two are the only mutable
+/* libsrtp's crypto kernel is process-wide; these three are the only mutable
  * statics in camrtc, written once under pthread_once. */
 static pthread_once_t srtp_once = PTHREAD_ONCE_INIT;
 static int srtp_init_result = CAMRTC_ESTATE;
+static bool srtp_on_mbedtls;
 
 static void srtp_init_once(void)
 {
     srtp_init_result = srtp_init() == srtp_err_status_ok ? CAMRTC_OK : CAMRTC_ECRYPTO;
+    /* Our AES-ICM and HMAC-SHA1 for libsrtp's (srtp_mbedtls.c); should libsrtp refuse
+     * them, its own stay and everything still works, slower. */
+    if (srtp_init_result == CAMRTC_OK)
+        srtp_on_mbedtls = camrtc_srtp_install_mbedtls() == 0;
+}
+
+bool camrtc_srtp_crypto_is_mbedtls(void)
+{
+    return camrtc_srtp_library_init() == CAMRTC_OK && srtp_on_mbedtls;
 }
 
 int camrtc_srtp_library_init(void)

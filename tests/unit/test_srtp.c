@@ -124,6 +124,57 @@ TEST(rfc3711_b3_keys_drive_libsrtp)
     camrtc_srtp_free(tx);
 }
 
+/* ---- libsrtp2 on our mbedtls AES-ICM and HMAC-SHA1 --------------------------------- */
+
+/* An RTP and an RTCP packet protected by Debian's libsrtp2 with its own (NSS) crypto,
+ * before camrtc replaced it: master key = 30 bytes 0xe1 + 7 i, SSRC deadbeef, seq 0x1234,
+ * payload bytes 12..61; RTCP: an empty RR, SRTCP index 1. */
+static const uint8_t stock_rtp[72] = {
+    0x80, 0x60, 0x12, 0x34, 0x00, 0x00, 0x30, 0x39, 0xde, 0xad, 0xbe, 0xef,
+    0x7e, 0x87, 0xc6, 0xe6, 0x33, 0xaf, 0x69, 0x5e, 0xf6, 0xb6, 0xa0, 0x4f,
+    0xde, 0xe0, 0xac, 0x60, 0x96, 0xa6, 0x77, 0x6f, 0xb8, 0xe1, 0x25, 0xc3,
+    0x68, 0xf2, 0x49, 0x69, 0xd8, 0x73, 0xea, 0xf5, 0xee, 0x1a, 0x69, 0xda,
+    0xf2, 0xd9, 0xa0, 0xe2, 0x60, 0x89, 0x00, 0xc3, 0xa3, 0x82, 0x81, 0xe9,
+    0xeb, 0xbf, 0x55, 0x1e, 0x26, 0xc1, 0x31, 0x9d, 0xf6, 0x4c, 0x6f, 0xf4,
+};
+static const uint8_t stock_rtcp[22] = {
+    0x80, 0xc9, 0x00, 0x01, 0xde, 0xad, 0xbe, 0xef, 0x80, 0x00, 0x00, 0x01,
+    0xcf, 0x29, 0x5a, 0xa3, 0x8b, 0xac, 0xb1, 0x07, 0x0a, 0xf3,
+};
+
+TEST(mbedtls_crypto_in_libsrtp_matches_stock_libsrtp)
+{
+    CHECK(camrtc_srtp_crypto_is_mbedtls());
+    camrtc_srtp_keying k;
+    memset(&k, 0, sizeof k);
+    k.profile = CAMRTC_SRTP_AES128_CM_SHA1_80;
+    k.key_len = 16;
+    k.salt_len = 14;
+    for (int i = 0; i < 30; i++) {
+        uint8_t b = (uint8_t)(0xe1 + i * 7);
+        if (i < 16)
+            k.client_key[i] = b;
+        else
+            k.client_salt[i - 16] = b;
+    }
+    camrtc_srtp *tx = NULL, *rx = NULL;
+    CHECK_EQ_INT(camrtc_srtp_new(&tx, &k, true, CAMRTC_SRTP_SEND, NULL), CAMRTC_OK);
+    CHECK_EQ_INT(camrtc_srtp_new(&rx, &k, false, CAMRTC_SRTP_RECV, NULL), CAMRTC_OK);
+    uint8_t p[128] = {0x80, 0x60, 0x12, 0x34, 0x00, 0x00, 0x30, 0x39, 0xde, 0xad, 0xbe, 0xef};
+    for (int i = 12; i < 62; i++)
+        p[i] = (uint8_t)i;
+    CHECK_EQ_INT(camrtc_srtp_protect(tx, p, 62, sizeof p), 72);
+    CHECK_EQ_MEM(p, stock_rtp, 72);
+    CHECK_EQ_INT(camrtc_srtp_unprotect(rx, p, 72), 62);   /* and back */
+    CHECK_EQ_INT(p[61], 61);
+    uint8_t r[64] = {0x80, 201, 0x00, 0x01, 0xde, 0xad, 0xbe, 0xef};
+    CHECK_EQ_INT(camrtc_srtp_protect_rtcp(tx, r, 8, sizeof r), 22);
+    CHECK_EQ_MEM(r, stock_rtcp, 22);
+    CHECK_EQ_INT(camrtc_srtp_unprotect_rtcp(rx, r, 22), 8);
+    camrtc_srtp_free(tx);
+    camrtc_srtp_free(rx);
+}
+
 /* ---- keys from a real DTLS handshake --------------------------------------------- */
 
 typedef struct side {
@@ -434,6 +485,7 @@ int main(void)
         return 1;
     }
     return RUN_TESTS(rfc3711_b2_keystream_reference, rfc3711_b3_keys_drive_libsrtp,
+                     mbedtls_crypto_in_libsrtp_matches_stock_libsrtp,
                      round_trip_with_dtls_keys_both_directions, tampered_packets_are_rejected,
                      replays_are_rejected_and_nack_resend_accepted, rtcp_round_trip_tamper_replay,
                      gcm_round_trip_when_libsrtp_has_it, malformed_and_misuse);
