@@ -85,6 +85,19 @@ void camrtc_encoder_force_idr(camrtc_encoder *e);
  * CAMRTC_EINVAL outside 16..100000 kbit/s, CAMRTC_EUNSUPPORTED when x264 refuses. */
 int camrtc_encoder_set_bitrate(camrtc_encoder *e, int kbps);
 
+/* Switch to another H.264 profile from the next picture on: x264 is closed and opened
+ * again with the same settings (size, fps, level, current bitrate, slices, keyint) and
+ * the new profile, so the next picture is an IDR with a new SPS/PPS. Use it only when
+ * every receiver accepts the new profile (a decoder set up for constrained baseline may
+ * show nothing of a High stream). Same thread as camrtc_encoder_encode. CAMRTC_OK
+ * (also when the profile is already the current one: nothing changes), CAMRTC_EINVAL
+ * for an unknown profile, CAMRTC_EUNSUPPORTED when x264 refuses (the encoder then keeps
+ * its old profile). */
+int camrtc_encoder_set_profile(camrtc_encoder *e, camrtc_h264_profile profile);
+
+/* The profile the encoder makes now. */
+camrtc_h264_profile camrtc_encoder_profile(const camrtc_encoder *e);
+
 /* The current target bitrate in kbit/s. */
 int camrtc_encoder_bitrate(const camrtc_encoder *e);
 

@@ -22,7 +22,8 @@
  *   - output ring / NAL buffer pool: when either is full the encoder thread drops NALs
  *     until the next IDR and asks x264 for one at once, so the loop never sees a picture
  *     that refers to a lost one.
- *   - control ring (loop → encoder): force IDR, set bitrate; full → CAMRTC_ELIMIT.
+ *   - control ring (loop → encoder): force IDR, set bitrate, set profile; full →
+ *     CAMRTC_ELIMIT. Messages are handled in order between two pictures.
  *
  * Threads never share protocol state; only the rings, the atomics of the stats, and the
  * NAL buffers (owned by whoever holds their index) cross threads.
@@ -86,6 +87,8 @@ typedef struct camrtc_pipeline_stats {
     uint64_t nals_dropped_too_big; /* NALs over CAMRTC_PIPELINE_NAL_MAX */
     uint64_t idr_requests;         /* IDRs asked for (control ring or after a drop) */
     uint64_t bitrate_changes;
+    uint64_t profile_changes;      /* x264 reopened with another profile */
+    uint64_t profile_failures;     /* x264 refused the new profile: the old one goes on */
     uint64_t late_frames;          /* the pacer woke more than one period late */
     uint64_t encode_us_total;      /* time in camrtc_encoder_encode, summed */
     uint64_t encode_us_max;
@@ -117,6 +120,16 @@ int camrtc_pipeline_force_idr(camrtc_pipeline *p);
 /* Change the encoder's target bitrate from the next picture on (loop thread).
  * CAMRTC_EINVAL outside 16..100000, CAMRTC_ELIMIT when the control ring is full. */
 int camrtc_pipeline_set_bitrate(camrtc_pipeline *p, int kbps);
+
+/* Switch the encoder to another H.264 profile (loop thread). x264 cannot change its
+ * profile in place, so the encoder thread closes and reopens it between two pictures
+ * (camrtc_encoder_set_profile): the next picture is an IDR with the new SPS/PPS, and
+ * every NAL before it is of the old profile. Control messages keep their order, so a
+ * force_idr asked after this one lands on the new profile. A profile x264 refuses
+ * leaves the old one (counted in profile_failures). CAMRTC_EINVAL for an unknown
+ * profile, CAMRTC_EUNSUPPORTED for a pre-encoded source (its profile is the file's),
+ * CAMRTC_ELIMIT when the control ring is full. */
+int camrtc_pipeline_set_profile(camrtc_pipeline *p, camrtc_h264_profile profile);
 
 /* A snapshot of the counters (any thread). */
 void camrtc_pipeline_get_stats(const camrtc_pipeline *p, camrtc_pipeline_stats *st);

@@ -369,6 +369,62 @@ int camrtc_sdp_create_offer(const camrtc_sdp_offer_config *cfg, camrtc_sdp **off
 int camrtc_sdp_accept_answer(const camrtc_sdp *offer, const camrtc_sdp *answer, camrtc_sdp_negotiated *neg,
                              char *reason, size_t reasonsz);
 
+
+/* ---- one encoder for every viewer: which H.264 profile to answer with --------------------
+ *
+ * The master has one encoder and many viewers, so every viewer must accept what that
+ * encoder makes: a stream whose profile or level is not what the answer says may decode
+ * to nothing (the black screen of a profile mismatch). For each offer, the master
+ * answers with the profile the encoder makes now when the offer accepts it; else, when
+ * nobody else watches, it switches the encoder first; else it refuses. These two pure
+ * functions make that decision; the caller does the switching. */
+
+#define CAMRTC_SDP_H264_NPROFILES (CAMRTC_SDP_H264_OTHER + 1)
+
+/* The profile labels (bits 1u << camrtc_sdp_h264_profile, as camrtc_sdp_local.h264_profiles)
+ * a stream from an encoder making `encode` may carry in SDP (RFC 6184 §8.1):
+ * CONSTRAINED_BASELINE as constrained baseline or baseline (a baseline decoder takes it),
+ * MAIN as main, HIGH as high or constrained high (H.264 A.2.4.2: no B slices, progressive
+ * frames; camrtc's x264 settings make neither B slices nor fields). 0 for other values. */
+unsigned camrtc_sdp_h264_labels(camrtc_sdp_h264_profile encode);
+
+/* The highest level an offer accepts for each profile label, from its first video section
+ * that carries RTP and is not disabled: levels[p] is a level_idc (CAMRTC_SDP_H264_LEVEL_1B
+ * for 1b), or 0 when no payload type of profile p is there. Only H.264 payload types we
+ * can send count: a well-formed fmtp, packetization-mode 1, or 0 unless no_mode0. */
+void camrtc_sdp_h264_offer_levels(const camrtc_sdp *offer, bool no_mode0, int levels[CAMRTC_SDP_H264_NPROFILES]);
+
+typedef enum camrtc_sdp_h264_verdict {
+    CAMRTC_SDP_H264_KEEP = 0,          /* answer with the profile the encoder makes now */
+    CAMRTC_SDP_H264_SWITCH,            /* switch the encoder to plan.encode, then answer */
+    CAMRTC_SDP_H264_REFUSE_BUSY,       /* another profile would do, but others watch this one */
+    CAMRTC_SDP_H264_REFUSE_LEVEL,      /* profiles we make, all below the level we need */
+    CAMRTC_SDP_H264_REFUSE_PROFILE,    /* no H.264 profile we can make */
+} camrtc_sdp_h264_verdict;
+
+typedef struct camrtc_sdp_h264_plan {
+    camrtc_sdp_h264_verdict verdict;
+    camrtc_sdp_h264_profile encode;    /* KEEP: the current profile; SWITCH: the new one;
+                                        * REFUSE_BUSY: the one the offer would take */
+    unsigned labels;                   /* KEEP, SWITCH: h264_profiles for the answer: the
+                                        * labels of encode offered at need_level or above */
+    int offer_level;                   /* the highest level offered for any profile we make
+                                        * (0 = none): what REFUSE_LEVEL reports */
+} camrtc_sdp_h264_plan;
+
+/* Decide for one offer (levels from camrtc_sdp_h264_offer_levels). current is what the
+ * encoder makes now (CONSTRAINED_BASELINE, MAIN or HIGH); need_level the level_idc it
+ * encodes at (what the picture size and rate need: an offer must accept at least that);
+ * can_switch says that no other viewer is connected or connecting (and the encoder can
+ * change profile at all). In this order:
+ * - KEEP when the offer has a label of current at need_level or above;
+ * - SWITCH (can_switch) or REFUSE_BUSY (not) when it has one of another profile: the
+ *   first of constrained baseline, main, high (the most widely decodable first);
+ * - REFUSE_LEVEL when it has labels of profiles we make, all below need_level;
+ * - REFUSE_PROFILE otherwise. */
+void camrtc_sdp_h264_decide(const int levels[CAMRTC_SDP_H264_NPROFILES], camrtc_sdp_h264_profile current,
+                            int need_level, bool can_switch, camrtc_sdp_h264_plan *out);
+
 #ifdef __cplusplus
 }
 #endif

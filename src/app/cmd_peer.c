@@ -89,9 +89,16 @@ static const char master_media_usage[] =
 "  --size WxH             picture size (default 1280x720)\n"
 "  --fps N                frame rate (default 30)\n"
 "  --bitrate K            encoder bitrate in kbit/s (default 2500)\n"
-"  --max-viewers N        concurrent viewers; one more is refused (default 10)\n";
+"  --max-viewers N        concurrent viewers; one more is refused (default 10)\n"
+"  --h264-profile P       constrained-baseline (default), main or high: the profile the encoder starts\n"
+"                         with. One encoder feeds every viewer: a viewer whose offer lacks the current\n"
+"                         profile switches the encoder (x264 reopened, next picture an IDR) when it is\n"
+"                         the only one, and is refused while others watch. An offer whose levels are\n"
+"                         all below what --size/--fps need is refused (docs/media.md)\n";
 static const char viewer_media_usage[] =
-"  --out FILE.h264        write the received frames as Annex-B H.264\n";
+"  --out FILE.h264        write the received frames as Annex-B H.264\n"
+"  --h264-profile P       offer only this H.264 profile: constrained-baseline, main or high\n"
+"                         (default: all of them)\n";
 
 static void print_usage(const char *cmd, bool viewer)
 {
@@ -361,12 +368,26 @@ static int parse_size(const char *v, int *w, int *h)
     return 0;
 }
 
+/* The profiles an encoder of ours makes, by their SDP names. */
+static int parse_h264_profile(const char *v, camrtc_sdp_h264_profile *out)
+{
+    static const camrtc_sdp_h264_profile ours[] = {CAMRTC_SDP_H264_CONSTRAINED_BASELINE, CAMRTC_SDP_H264_MAIN,
+                                                   CAMRTC_SDP_H264_HIGH};
+    for (size_t i = 0; i < sizeof ours / sizeof ours[0]; i++)
+        if (strcmp(v, camrtc_sdp_h264_profile_name(ours[i])) == 0) {
+            *out = ours[i];
+            return 0;
+        }
+    return -1;
+}
+
 int camrtc_cmd_peer(int argc, char **argv, bool viewer)
 {
     const char *cmd = viewer ? "viewer" : "master";
     enum { O_CHANNEL = 256, O_ARN, O_CLIENT, O_CREATE, O_REGION, O_ENDPOINT, O_PROFILE, O_CA, O_CACHE, O_NOCACHE,
            O_IOT_EP, O_IOT_ALIAS, O_IOT_THING, O_IOT_CERT, O_IOT_KEY, O_IOT_CA, O_DURATION, O_STDIO, O_PING, O_PONG,
-           O_MAXCONN, O_SKEW, O_SOURCE, O_SIZE, O_FPS, O_BITRATE, O_MAXVIEW, O_RELAY, O_STATS, O_OUT };
+           O_MAXCONN, O_SKEW, O_SOURCE, O_SIZE, O_FPS, O_BITRATE, O_MAXVIEW, O_RELAY, O_STATS, O_OUT,
+           O_H264_PROFILE };
     static const struct option opts[] = {
         {"channel", required_argument, 0, O_CHANNEL}, {"channel-arn", required_argument, 0, O_ARN},
         {"client-id", required_argument, 0, O_CLIENT}, {"create", no_argument, 0, O_CREATE},
@@ -383,6 +404,7 @@ int camrtc_cmd_peer(int argc, char **argv, bool viewer)
         {"fps", required_argument, 0, O_FPS}, {"bitrate", required_argument, 0, O_BITRATE},
         {"max-viewers", required_argument, 0, O_MAXVIEW}, {"relay-only", no_argument, 0, O_RELAY},
         {"stats-json", required_argument, 0, O_STATS}, {"out", required_argument, 0, O_OUT},
+        {"h264-profile", required_argument, 0, O_H264_PROFILE},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
     };
     camrtc_sigclient_config cfg;
@@ -473,6 +495,11 @@ int camrtc_cmd_peer(int argc, char **argv, bool viewer)
             if (!viewer)
                 return app_fail(cmd, "--out is for viewers");
             mo.out = optarg;
+            break;
+        case O_H264_PROFILE:
+            if (parse_h264_profile(optarg, &mo.h264_profile) < 0)
+                return app_fail(cmd, "--h264-profile wants constrained-baseline, main or high, got '%s'", optarg);
+            mo.h264_profile_set = true;
             break;
         case O_RELAY: mo.relay_only = true; break;
         case O_STATS: mo.stats_json = optarg; break;

@@ -75,6 +75,9 @@ struct peer_media {
     camrtc_time_us started_at;
     camrtc_pipeline_stats pipe_stats;           /* as the pipeline stopped */
     int level;                                  /* H.264 level_idc of the encoder and the SDP */
+    int width, height, fps;                     /* master: what the encoder makes */
+    camrtc_sdp_h264_profile profile;            /* master: the encoder's profile (from its next
+                                                 * picture on, after a switch) */
     /* Viewer: capture → frame complete, from the camrtc SEI the master's encoder puts in
      * every picture (same machine: both read the one monotonic clock). */
     uint32_t *lat_us;
@@ -353,7 +356,24 @@ static int h264_level_for(int width, int height, int fps)
     return 52;
 }
 
-static session *session_new(peer_media *m, const char *client_id)
+/* "3.1", or "1b". */
+static const char *level_name(int level, char *buf, size_t n)
+{
+    if (level == CAMRTC_SDP_H264_LEVEL_1B)
+        return "1b";
+    unsigned v = (unsigned)level % 100;         /* level_idc is 10..62 (H.264 Table A-1) */
+    snprintf(buf, n, "%u.%u", v / 10, v % 10);
+    return buf;
+}
+
+/* The encoder's name for a profile the SDP side chose (CONSTRAINED_BASELINE, MAIN, HIGH). */
+static camrtc_h264_profile encoder_profile(camrtc_sdp_h264_profile p)
+{
+    return p == CAMRTC_SDP_H264_MAIN ? CAMRTC_H264_MAIN
+         : p == CAMRTC_SDP_H264_HIGH ? CAMRTC_H264_HIGH : CAMRTC_H264_CONSTRAINED_BASELINE;
+}
+
+static session *session_new(peer_media *m, const char *client_id, unsigned h264_profiles)
 {
     session *s = calloc(1, sizeof *s);
     if (!s)
@@ -366,8 +386,9 @@ static session *session_new(peer_media *m, const char *client_id)
     pc.cert = &m->cert;
     pc.log = m->log;
     pc.ice.policy = m->o.relay_only ? CAMRTC_ICE_POLICY_RELAY : CAMRTC_ICE_POLICY_ALL;
-    /* The encoder makes constrained baseline; a baseline decoder takes it too. */
-    pc.h264_profiles = (1u << CAMRTC_SDP_H264_CONSTRAINED_BASELINE) | (1u << CAMRTC_SDP_H264_BASELINE);
+    /* Master: the labels of the encoder's profile this offer takes at the encoder's level
+     * (plan_video), so the answer says what the stream is. Viewer: what it offers. */
+    pc.h264_profiles = h264_profiles;
     pc.h264_max_level = m->level;
     camrtc_iceuv_config net = {.ca_file = m->o.ca_file, .log = m->log};
     if (camrtc_pcuv_new(m->loop, &pc, &net, &pc_cb, s, &s->pc) != CAMRTC_OK) {
@@ -621,10 +642,13 @@ peer_media *peer_media_new(uv_loop_t *loop, const camrtc_log *log, const peer_me
     if (!o->viewer) {
         camrtc_source_config src = {.spec = o->source ? o->source : "testsrc", .width = o->width,
                                     .height = o->height, .fps = o->fps};
-        int w = o->width ? o->width : 1280, h = o->height ? o->height : 720, fps = o->fps ? o->fps : 30;
-        m->level = h264_level_for(w, h, fps);
+        m->width = o->width ? o->width : 1280;
+        m->height = o->height ? o->height : 720;
+        m->fps = o->fps ? o->fps : 30;
+        m->level = h264_level_for(m->width, m->height, m->fps);
+        m->profile = o->h264_profile_set ? o->h264_profile : CAMRTC_SDP_H264_CONSTRAINED_BASELINE;
         camrtc_encoder_config enc = {.width = o->width, .height = o->height, .fps = o->fps,
-                                     .bitrate_kbps = o->bitrate_kbps, .profile = CAMRTC_H264_CONSTRAINED_BASELINE,
+                                     .bitrate_kbps = o->bitrate_kbps, .profile = encoder_profile(m->profile),
                                      .level_idc = m->level};
         if (camrtc_pipeline_new(loop, &src, &enc, on_nal, m, NULL, &m->pipe, err, errsz) != CAMRTC_OK) {
             peer_media_free(m);
@@ -649,7 +673,12 @@ void peer_media_on_state(peer_media *m, const char *state)
     if (!m->o.viewer || m->offered || m->stopping || strcmp(state, "connected") != 0)
         return;
     m->offered = true;
-    session *s = session_new(m, "");
+    /* --h264-profile: offer only that profile (high as constrained high, the one we offer). */
+    unsigned profiles = 0;
+    if (m->o.h264_profile_set)
+        profiles = m->o.h264_profile == CAMRTC_SDP_H264_HIGH ? camrtc_sdp_h264_labels(CAMRTC_SDP_H264_HIGH)
+                                                             : 1u << m->o.h264_profile;
+    session *s = session_new(m, "", profiles);
     int rc = s ? camrtc_pcuv_start(s->pc) : CAMRTC_ENOMEM;
     if (rc < 0) {
         CAMRTC_LOGE(m->log, MOD, "cannot start the peer connection: %s", camrtc_strerror(rc));
@@ -676,6 +705,89 @@ static cJSON *payload_of(const camrtc_sigmsg *msg)
     return o;
 }
 
+/* "constrained-baseline 3.1, high 4.0": the H.264 the offer has that we could send. */
+static void describe_offer(const int *lv, char *out, size_t n)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (int p = 0; p < CAMRTC_SDP_H264_OTHER && used + 1 < n; p++) {
+        char l[8];
+        if (lv[p]) {
+            int k = snprintf(out + used, n - used, "%s%s %s", used ? ", " : "", camrtc_sdp_h264_profile_name(p),
+                             level_name(lv[p], l, sizeof l));
+            used = k > 0 && used + (size_t)k < n ? used + (size_t)k : n - 1;
+        }
+    }
+    if (!used)
+        snprintf(out, n, "none");
+}
+
+/* Say why the viewer is refused, and count it. */
+static void refuse_video(peer_media *m, const char *from, const camrtc_sdp_h264_plan *plan, const int *lv)
+{
+    char offered[160], need[8], has[8];
+    describe_offer(lv, offered, sizeof offered);
+    m->refused++;
+    switch (plan->verdict) {
+    case CAMRTC_SDP_H264_REFUSE_BUSY:
+        if (camrtc_pipeline_source_info(m->pipe)->encoded)
+            CAMRTC_LOGW(m->log, MOD, "refusing viewer %s: its offer (H.264 %s) needs %s, and a pre-encoded "
+                        "source cannot change profile", from, offered, camrtc_sdp_h264_profile_name(plan->encode));
+        else
+            CAMRTC_LOGW(m->log, MOD, "refusing viewer %s: its offer (H.264 %s) needs %s, but the one encoder "
+                        "makes %s for %u other viewer(s)", from, offered,
+                        camrtc_sdp_h264_profile_name(plan->encode), camrtc_sdp_h264_profile_name(m->profile),
+                        count_active(m));
+        break;
+    case CAMRTC_SDP_H264_REFUSE_LEVEL:
+        CAMRTC_LOGW(m->log, MOD, "refusing viewer %s: its offer's highest H.264 level is %s (%s), below level %s "
+                    "that %dx%d at %d fps needs", from, level_name(plan->offer_level, has, sizeof has), offered,
+                    level_name(m->level, need, sizeof need), m->width, m->height, m->fps);
+        break;
+    default:
+        CAMRTC_LOGW(m->log, MOD, "refusing viewer %s: its offer has no H.264 we can send (constrained-baseline, "
+                    "baseline, main, constrained-high or high with packetization-mode=1)", from);
+        break;
+    }
+}
+
+/* Which profile this viewer is answered with (camrtc_sdp_h264_decide). One encoder feeds
+ * every viewer, so a viewer gets only what it makes now; when the offer wants another
+ * profile and nobody else is connected or connecting, the encoder switches first (from
+ * its next picture, an IDR, on: camrtc_pipeline_set_profile). false when the viewer is
+ * refused (logged and counted). */
+static bool plan_video(peer_media *m, const char *from, const char *sdp, camrtc_sdp_h264_plan *plan)
+{
+    camrtc_sdp *offer = NULL;
+    if (camrtc_sdp_parse(sdp, strlen(sdp), &offer, NULL, 0) != CAMRTC_OK) {
+        /* The answer refuses it with the parser's reason (on_pc_ready). */
+        *plan = (camrtc_sdp_h264_plan){.encode = m->profile, .labels = camrtc_sdp_h264_labels(m->profile)};
+        return true;
+    }
+    int lv[CAMRTC_SDP_H264_NPROFILES];
+    camrtc_sdp_h264_offer_levels(offer, true, lv);   /* camrtc_pc answers packetization-mode 1 only */
+    camrtc_sdp_free(offer);
+    bool can_switch = count_active(m) == 0 && !camrtc_pipeline_source_info(m->pipe)->encoded;
+    camrtc_sdp_h264_decide(lv, m->profile, m->level, can_switch, plan);
+    if (plan->verdict != CAMRTC_SDP_H264_KEEP && plan->verdict != CAMRTC_SDP_H264_SWITCH) {
+        refuse_video(m, from, plan, lv);
+        return false;
+    }
+    if (plan->verdict == CAMRTC_SDP_H264_SWITCH) {
+        int rc = camrtc_pipeline_set_profile(m->pipe, encoder_profile(plan->encode));
+        if (rc < 0) {
+            m->refused++;
+            CAMRTC_LOGW(m->log, MOD, "refusing viewer %s: cannot switch the encoder to %s: %s", from,
+                        camrtc_sdp_h264_profile_name(plan->encode), camrtc_strerror(rc));
+            return false;
+        }
+        CAMRTC_LOGI(m->log, MOD, "viewer %s: switching the encoder from %s to %s (no other viewer)", from,
+                    camrtc_sdp_h264_profile_name(m->profile), camrtc_sdp_h264_profile_name(plan->encode));
+        m->profile = plan->encode;
+    }
+    return true;
+}
+
 static void master_offer(peer_media *m, const char *from, const char *sdp)
 {
     session *old = find_live(m, from);
@@ -688,7 +800,10 @@ static void master_offer(peer_media *m, const char *from, const char *sdp)
         CAMRTC_LOGW(m->log, MOD, "refusing viewer %s: %u viewers already (--max-viewers)", from, m->o.max_viewers);
         return;
     }
-    session *s = session_new(m, from);
+    camrtc_sdp_h264_plan plan;
+    if (!plan_video(m, from, sdp, &plan))
+        return;
+    session *s = session_new(m, from, plan.labels);
     if (s && !(s->offer = strdup(sdp))) {
         session_close(s);
         return;

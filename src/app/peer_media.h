@@ -19,6 +19,7 @@
 
 #include "camrtc/kvs.h"
 #include "camrtc/log.h"
+#include "camrtc/sdp.h"
 #include "camrtc/sigclient.h"
 #include "camrtc/sigmsg.h"
 
@@ -31,6 +32,11 @@ typedef struct peer_media_opts {
     const char *stats_json;       /* NULL = none */
     const char *out;              /* viewer: Annex-B output file; NULL = frames are counted only */
     const char *ca_file;          /* TLS for turns: servers */
+    /* --h264-profile: CONSTRAINED_BASELINE, MAIN or HIGH. Master: the profile the encoder
+     * starts with (constrained baseline when not given); it follows the viewers' offers
+     * from there (peer_media.c, master_offer). Viewer: offer only this profile. */
+    bool h264_profile_set;
+    camrtc_sdp_h264_profile h264_profile;
 } peer_media_opts;
 
 typedef struct peer_media peer_media;

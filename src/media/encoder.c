@@ -24,9 +24,14 @@
 #define MAX_KBPS 100000
 #define MAX_FPS 240
 #define MAX_THREADS 16
+#define PRESET_MAX 32        /* x264's preset names are short ("ultrafast") */
 
 struct camrtc_encoder {
     x264_t *h;
+    /* The checked configuration (preset copied), kept to reopen x264 with another
+     * profile (camrtc_encoder_set_profile); bitrate_kbps follows set_bitrate. */
+    camrtc_encoder_config cfg;
+    char preset[PRESET_MAX];
     camrtc_encoder_nal_fn on_nal;
     void *user;
     bool use_nalu_cb;        /* slice-level output (one x264 thread) */
@@ -262,6 +267,14 @@ int camrtc_encoder_new(const camrtc_encoder_config *cfg, camrtc_encoder_nal_fn o
         camrtc_errf(err, errsz, "out of memory");
         return CAMRTC_ENOMEM;
     }
+    if (strlen(c.preset) >= sizeof e->preset) {
+        camrtc_errf(err, errsz, "unknown x264 preset '%s'", c.preset);
+        free(e);
+        return CAMRTC_EINVAL;
+    }
+    memcpy(e->preset, c.preset, strlen(c.preset) + 1);
+    c.preset = e->preset;
+    e->cfg = c;
     e->on_nal = on_nal;
     e->user = user;
     e->use_nalu_cb = c.threads == 1;
@@ -367,7 +380,38 @@ int camrtc_encoder_set_bitrate(camrtc_encoder *e, int kbps)
     if (x264_encoder_reconfig(e->h, &p) < 0)
         return CAMRTC_EUNSUPPORTED;
     e->kbps = kbps;
+    e->cfg.bitrate_kbps = kbps;
     return CAMRTC_OK;
+}
+
+/* x264_encoder_reconfig cannot change the profile (it is fixed in the SPS x264 made at
+ * open), so open a second x264 with the same settings but the new profile, and close
+ * the old one only once the new one exists: a failure leaves the encoder as it was.
+ * A new x264 starts with an IDR carrying its SPS/PPS, so the stream switches cleanly at
+ * the next picture (no picture refers across the switch). */
+int camrtc_encoder_set_profile(camrtc_encoder *e, camrtc_h264_profile profile)
+{
+    if (!profile_name(profile))
+        return CAMRTC_EINVAL;
+    if (profile == e->cfg.profile)
+        return CAMRTC_OK;
+    camrtc_encoder_config c = e->cfg;
+    c.profile = profile;
+    x264_t *old = e->h;
+    int r = open_x264(e, &c, NULL, 0);
+    if (r < 0) {
+        e->h = old;
+        return r;
+    }
+    x264_encoder_close(old);
+    e->cfg.profile = profile;
+    e->force_idr = true;        /* a new x264 starts with one anyway: say it */
+    return CAMRTC_OK;
+}
+
+camrtc_h264_profile camrtc_encoder_profile(const camrtc_encoder *e)
+{
+    return e->cfg.profile;
 }
 
 int camrtc_encoder_bitrate(const camrtc_encoder *e)

@@ -34,7 +34,7 @@
 /* The empty mailbox (no raw frame waiting). */
 #define RAW_NONE UINT32_MAX
 
-enum ctrl_type { CTRL_FORCE_IDR = 1, CTRL_SET_BITRATE };
+enum ctrl_type { CTRL_FORCE_IDR = 1, CTRL_SET_BITRATE, CTRL_SET_PROFILE };
 
 typedef struct ctrl_msg {
     int type;
@@ -54,6 +54,7 @@ typedef struct pipe_stats {
     _Atomic uint64_t nals_dropped_ring_full, nals_dropped_no_buffer, nals_dropped_to_idr,
         nals_dropped_too_big;
     _Atomic uint64_t idr_requests, bitrate_changes, late_frames;
+    _Atomic uint64_t profile_changes, profile_failures;
     _Atomic uint64_t encode_us_total, encode_us_max, convert_us_total;
 } pipe_stats;
 
@@ -236,6 +237,17 @@ static void on_encoder_nal(void *user, const camrtc_nal *nal)
 
 /* ---- control: loop → encoder thread ----------------------------------------------------- */
 
+/* x264 is reopened here, on the encoder thread, between two pictures (encoder.h). */
+static void set_profile(camrtc_pipeline *p, camrtc_h264_profile profile)
+{
+    if (camrtc_encoder_profile(p->enc) == profile)
+        return;
+    if (camrtc_encoder_set_profile(p->enc, profile) == CAMRTC_OK)
+        INC(profile_changes);
+    else
+        INC(profile_failures);
+}
+
 static void handle_control(camrtc_pipeline *p)
 {
     ctrl_msg m;
@@ -247,6 +259,8 @@ static void handle_control(camrtc_pipeline *p)
             camrtc_encoder_force_idr(p->enc);
         else if (m.type == CTRL_SET_BITRATE && camrtc_encoder_set_bitrate(p->enc, m.value) == 0)
             INC(bitrate_changes);
+        else if (m.type == CTRL_SET_PROFILE)
+            set_profile(p, (camrtc_h264_profile)m.value);
     }
 }
 
@@ -585,6 +599,16 @@ int camrtc_pipeline_set_bitrate(camrtc_pipeline *p, int kbps)
     return push_control(p, CTRL_SET_BITRATE, kbps);
 }
 
+int camrtc_pipeline_set_profile(camrtc_pipeline *p, camrtc_h264_profile profile)
+{
+    if (profile != CAMRTC_H264_CONSTRAINED_BASELINE && profile != CAMRTC_H264_MAIN &&
+        profile != CAMRTC_H264_HIGH)
+        return CAMRTC_EINVAL;
+    if (p->info.encoded)
+        return CAMRTC_EUNSUPPORTED;         /* the file's profile is the file's */
+    return push_control(p, CTRL_SET_PROFILE, (int)profile);
+}
+
 void camrtc_pipeline_get_stats(const camrtc_pipeline *p0, camrtc_pipeline_stats *st)
 {
     camrtc_pipeline *p = (camrtc_pipeline *)p0;   /* atomic loads need non-const */
@@ -597,6 +621,7 @@ void camrtc_pipeline_get_stats(const camrtc_pipeline *p0, camrtc_pipeline_stats 
         .nals_dropped_to_idr = LOAD(nals_dropped_to_idr),
         .nals_dropped_too_big = LOAD(nals_dropped_too_big),
         .idr_requests = LOAD(idr_requests), .bitrate_changes = LOAD(bitrate_changes),
+        .profile_changes = LOAD(profile_changes), .profile_failures = LOAD(profile_failures),
         .late_frames = LOAD(late_frames), .encode_us_total = LOAD(encode_us_total),
         .encode_us_max = LOAD(encode_us_max), .convert_us_total = LOAD(convert_us_total),
     };

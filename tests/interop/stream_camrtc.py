@@ -12,8 +12,13 @@ Runs:
                list the three viewers with packets sent.
   --max-viewers 1: a second viewer gets no answer and no frames, the master logs and
                counts the refusal, the first viewer streams on.
-  High only:   an offer with only profile-level-id 640032 (sent through `camrtc viewer
-               --stdio`) gets no answer; the master logs why.
+  High:        a `camrtc viewer --h264-profile high` watches a master started with the
+               default profile (constrained baseline): the master switches its encoder, the
+               file decodes, and every SPS in it says High (profile_idc 100). A second
+               viewer offering only constrained baseline meanwhile is refused (no answer,
+               no frames, a log line naming both profiles) and the first streams on.
+  level:       an offer whose only H.264 is level 1.3 (42e00d, sent through `camrtc viewer
+               --stdio`) gets no answer; the master logs both levels.
   relay only:  through coturn (tests/interop/ice_coturn.py's Coturn), credentials from
                GetIceServerConfig: a relay-to-relay pair, >= 60 pictures, and both sides
                deallocate when they close (skipped without turnserver).
@@ -253,20 +258,71 @@ def run_refused(av, rt, camrtc, tmp, url):
     return err or (None if refused == 1 else "viewersRefused %d, want 1" % refused)
 
 
-# An offer a browser could make that wants only High profile (profile-level-id 640032):
-# the master's encoder makes constrained baseline, so it must refuse, not answer.
-HIGH_ONLY_OFFER = "\r\n".join([
+def sps_profiles(path):
+    """profile_idc of every SPS (NAL type 7) in an Annex-B file."""
+    with open(path, "rb") as f:
+        data = f.read()
+    out = []
+    i = data.find(b"\x00\x00\x01")
+    while i >= 0 and i + 4 < len(data):
+        if data[i + 3] & 0x1F == 7:
+            out.append(data[i + 4])
+        i = data.find(b"\x00\x00\x01", i + 3)
+    return out
+
+
+def run_high_switch(av, rt, camrtc, tmp, url):
+    """The master starts on constrained baseline; a viewer that offers only High makes it
+    switch; a second viewer that offers only constrained baseline is then refused, and the
+    first one streams on."""
+    master, mstats, mlog = start_master(PROCS, camrtc, tmp, url, "high")
+    first = start_viewer(PROCS, camrtc, tmp, url, "high", "viewer-high", 6, ("--h264-profile", "high"))
+    wait_for_log(mlog, "viewer-high: connected", master, "master")
+    second = start_viewer(PROCS, camrtc, tmp, url, "high", "viewer-cb", 3,
+                          ("--h264-profile", "constrained-baseline"))
+    wait_exit(second[0], "viewer-cb")
+    wait_exit(first[0], "viewer-high")
+    err = check_viewer(av, rt, first[1], first[2], 100)
+    if err:
+        return err
+    profiles = sps_profiles(first[1])
+    if not profiles or any(p != 100 for p in profiles):
+        return "%s: SPS profile_idc %s, want only 100 (High)" % (first[1], profiles[:10])
+    with av.open(first[1], format="h264") as c:
+        if c.streams.video[0].codec_context.profile != "High":
+            return "FFmpeg reads profile %r" % c.streams.video[0].codec_context.profile
+    with open(second[2]) as f:
+        st = json.load(f)
+    if st["framesReceived"] != 0:
+        return "the refused viewer received %d frames" % st["framesReceived"]
+    with open(mlog) as f:
+        text = f.read()
+    if "switching the encoder from constrained-baseline to high" not in text:
+        return "the master did not log the switch"
+    if "refusing viewer viewer-cb" not in text or "makes high for 1 other viewer" not in text:
+        return "the master did not log why viewer-cb is refused"
+    err = stop_master(master, mstats, 1)
+    with open(mstats) as f:
+        refused = json.load(f).get("viewersRefused", 0)
+    log("viewer-high: SPS profile_idc %s (x%d)" % (profiles[0], len(profiles)))
+    return err or (None if refused == 1 else "viewersRefused %d, want 1" % refused)
+
+
+# An offer a browser could make whose only H.264 is level 1.3 (42e00d): the master's
+# 640x360 at 30 fps needs level 3.1, so it must refuse, not answer with a level the
+# stream breaks.
+LOW_LEVEL_OFFER = "\r\n".join([
     "v=0", "o=- 1 1 IN IP4 127.0.0.1", "s=-", "t=0 0", "a=group:BUNDLE 0",
     "m=video 9 UDP/TLS/RTP/SAVPF 102", "c=IN IP4 0.0.0.0", "a=mid:0",
-    "a=ice-ufrag:hiOnly", "a=ice-pwd:abcdefghijklmnopqrstuvwx", "a=ice-options:trickle",
+    "a=ice-ufrag:loLvl", "a=ice-pwd:abcdefghijklmnopqrstuvwx", "a=ice-options:trickle",
     "a=fingerprint:sha-256 " + ":".join(["AB"] * 32), "a=setup:actpass", "a=rtcp-mux", "a=recvonly",
     "a=rtpmap:102 H264/90000", "a=rtcp-fb:102 nack", "a=rtcp-fb:102 nack pli",
-    "a=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=640032", ""])
+    "a=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e00d", ""])
 
 
-def run_profile_refused(av, rt, camrtc, tmp, url):
-    """A viewer (driven through `camrtc viewer --stdio`) that offers only High profile gets
-    no answer, and the master says why."""
+def run_level_refused(av, rt, camrtc, tmp, url):
+    """A viewer (driven through `camrtc viewer --stdio`) whose offer's level is too low for
+    the stream gets no answer, and the master names both levels."""
     master, mstats, mlog = start_master(PROCS, camrtc, tmp, url, "prof")
     err = open(os.path.join(tmp, "viewer-h.log"), "w")
     v = PROCS.start([camrtc, "viewer", "--channel", "prof", "--client-id", "viewer-h", "--endpoint", url,
@@ -294,16 +350,20 @@ def run_profile_refused(av, rt, camrtc, tmp, url):
 
     if not read_until(lambda e: e.get("event") == "state" and e.get("state") == "connected", START_TIMEOUT):
         return "the --stdio viewer did not connect"
-    cmd = {"send": "SDP_OFFER", "payload": {"type": "offer", "sdp": HIGH_ONLY_OFFER}}
+    cmd = {"send": "SDP_OFFER", "payload": {"type": "offer", "sdp": LOW_LEVEL_OFFER}}
     v.stdin.write((json.dumps(cmd) + "\n").encode())
     v.stdin.flush()
-    wait_for_log(mlog, "refusing viewer-h", master, "master")
+    wait_for_log(mlog, "refusing viewer viewer-h", master, "master")
     read_until(lambda e: False, 1.0)   # an answer, if one came, would be here by now
     v.stdin.write(b'{"stop":true}\n')
     v.stdin.flush()
     wait_exit(v, "viewer-h")
     if any(e.get("event") == "message" and e.get("type") == "SDP_ANSWER" for e in events):
         return "the master answered an offer it cannot serve"
+    with open(mlog) as f:
+        text = f.read()
+    if "highest H.264 level is 1.3" not in text or "below level 3.1 that 640x360 at 30 fps needs" not in text:
+        return "the master did not name both levels"
     master.send_signal(signal.SIGINT)
     wait_exit(master, "master")
     with open(mstats) as f:
@@ -371,7 +431,9 @@ def main():
             log("signaling at", url)
             for name, run in (("one viewer", run_one), ("three viewers", run_three),
                               ("the viewer past --max-viewers is refused", run_refused),
-                              ("a viewer offering only High profile is refused", run_profile_refused),
+                              ("a High viewer switches the encoder; a baseline one is then refused",
+                               run_high_switch),
+                              ("a viewer offering too low a level is refused", run_level_refused),
                               ("relay only through coturn", run_relay)):
                 try:
                     err = run(av, rt, camrtc, tmp, url)

@@ -368,6 +368,84 @@ TEST(bitrate_change_takes_effect)
     free(s);
 }
 
+/* The SPS of the NALs in s, parsed back with camrtc_h264_find_sps (as Annex-B). */
+static int sps_of(const sink *s, uint8_t *profile_idc, uint8_t *constraints, uint8_t *level_idc)
+{
+    const camrtc_nal *sps = find_type(s, 7);
+    if (!sps)
+        return CAMRTC_ENOTFOUND;
+    uint8_t annexb[256] = {0, 0, 0, 1};
+    size_t n = sps->len < sizeof annexb - 4 ? sps->len : sizeof annexb - 4;
+    memcpy(annexb + 4, sps->data, n);
+    return camrtc_h264_find_sps(annexb, n + 4, profile_idc, constraints, level_idc);
+}
+
+/* One encoder, three profiles in turn: after each switch the next picture is an IDR
+ * led by an SPS of the new profile (its constraint flags as x264 writes them) at the
+ * same level, the bitrate set before stays, and the pictures after it are plain P. */
+static void check_profile_switch(int threads)
+{
+    static const struct {
+        camrtc_h264_profile profile;
+        uint8_t idc, constraints;
+    } steps[] = {
+        {CAMRTC_H264_HIGH, 100, 0x00},
+        {CAMRTC_H264_MAIN, 77, 0x40},              /* constraint_set1: Main */
+        {CAMRTC_H264_CONSTRAINED_BASELINE, 66, 0xc0},   /* set0 + set1 (A.2.1.1) */
+    };
+    sink *s = calloc(1, sizeof(*s));
+    camrtc_encoder_config c = small_config();
+    c.level_idc = 40;
+    c.threads = threads;
+    camrtc_encoder *e = NULL;
+    CHECK_EQ_INT(camrtc_encoder_new(&c, sink_nal, s, &e, NULL, 0), CAMRTC_OK);
+    picture p;
+    picture_alloc(&p, c.width, c.height);
+    CHECK_EQ_INT(encode_n(e, &p, 0, 5, 15), 0);
+    CHECK_EQ_INT(camrtc_encoder_set_bitrate(e, 300), CAMRTC_OK);
+    uint64_t n = 5;
+    for (size_t k = 0; k < sizeof steps / sizeof steps[0]; k++) {
+        sink_clear(s);
+        CHECK_EQ_INT(camrtc_encoder_set_profile(e, steps[k].profile), CAMRTC_OK);
+        CHECK_EQ_INT(camrtc_encoder_profile(e), steps[k].profile);
+        CHECK_EQ_INT(encode_n(e, &p, n++, 1, 15), 0);
+        CHECK(s->n >= 3);
+        CHECK_EQ_INT(s->nal[0].type, 7);           /* SPS, PPS, ..., IDR slices */
+        CHECK_EQ_INT(s->nal[1].type, 8);
+        CHECK(find_type(s, 5) != NULL);
+        CHECK(find_type(s, 1) == NULL);
+        CHECK(s->nal[0].keyframe && s->nal[s->n - 1].last_of_frame);
+        uint8_t idc = 0, cons = 0xff, level = 0;
+        CHECK_EQ_INT(sps_of(s, &idc, &cons, &level), CAMRTC_OK);
+        printf("  threads %d, switched to profile %d: SPS profile-level-id %02x%02x%02x\n", threads,
+               (int)steps[k].profile, idc, cons, level);
+        CHECK_EQ_INT(idc, steps[k].idc);
+        CHECK_EQ_INT(cons, steps[k].constraints);
+        CHECK_EQ_INT(level, 40);
+        CHECK_EQ_INT(camrtc_encoder_bitrate(e), 300);
+        sink_clear(s);
+        CHECK_EQ_INT(encode_n(e, &p, n, 3, 15), 0);   /* then P pictures, no new SPS */
+        n += 3;
+        CHECK(find_type(s, 7) == NULL);
+        CHECK(find_type(s, 5) == NULL);
+        CHECK(find_type(s, 1) != NULL);
+    }
+    /* The same profile again changes nothing (no IDR); an unknown one is refused. */
+    sink_clear(s);
+    CHECK_EQ_INT(camrtc_encoder_set_profile(e, CAMRTC_H264_CONSTRAINED_BASELINE), CAMRTC_OK);
+    CHECK_EQ_INT(camrtc_encoder_set_profile(e, (camrtc_h264_profile)7), CAMRTC_EINVAL);
+    CHECK_EQ_INT(camrtc_encoder_profile(e), CAMRTC_H264_CONSTRAINED_BASELINE);
+    CHECK_EQ_INT(encode_n(e, &p, n, 1, 15), 0);
+    CHECK(find_type(s, 5) == NULL);
+    free(p.mem);
+    camrtc_encoder_free(e);
+    sink_clear(s);
+    free(s);
+}
+
+TEST(profile_switch_reopens_x264_and_starts_with_an_idr) { check_profile_switch(1); }
+TEST(profile_switch_with_sliced_threads) { check_profile_switch(2); }
+
 TEST(absurd_configurations_are_refused_with_a_reason)
 {
     static const int sizes[][2] = {{0, 0}, {15, 16}, {16, 15}, {321, 240}, {320, 241},
@@ -540,7 +618,8 @@ int main(void)
                      sliced_threads_keep_order_and_last_of_frame, sps_pps_repeat_on_every_idr,
                      intra_refresh_makes_no_periodic_idr_but_honours_a_forced_one,
                      intra_refresh_sweeps_the_picture_every_keyint_frames,
-                     bitrate_change_takes_effect, absurd_configurations_are_refused_with_a_reason,
+                     bitrate_change_takes_effect, profile_switch_reopens_x264_and_starts_with_an_idr,
+                     profile_switch_with_sliced_threads, absurd_configurations_are_refused_with_a_reason,
                      rtp_timestamp_is_90khz_from_capture_time_with_offset,
                      every_picture_carries_its_frame_id_and_capture_time_in_an_sei,
                      sliced_threads_carry_the_sei_too, frame_sei_can_be_turned_off);

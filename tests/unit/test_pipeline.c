@@ -23,6 +23,7 @@ typedef struct seen {
     uint64_t frame_id;
     size_t len;
     uint32_t rtp_ts;
+    uint8_t sps_idc;             /* an SPS's profile_idc, else 0 */
 } seen;
 
 typedef struct ctx {
@@ -40,6 +41,8 @@ typedef struct ctx {
     int nheld;
     int stop_after;              /* stop the loop after this many NALs (0 = at the end) */
     uint64_t idr_after_frame;    /* ask for an IDR when this frame is complete (0 = never) */
+    uint64_t profile_after_frame;    /* switch to `profile` when this frame is complete */
+    camrtc_h264_profile profile;
     bool asked;
     uint64_t encoded_at_ask;     /* frames the encoder had finished when we asked */
     FILE *out;                   /* write Annex-B here */
@@ -51,7 +54,7 @@ static void on_nal(void *user, const camrtc_nal *nal)
     ctx *c = user;
     if (c->n < MAX_SEEN)
         c->s[c->n++] = (seen){nal->type, nal->keyframe, nal->last_of_frame, nal->frame_id,
-                              nal->len, nal->rtp_ts};
+                              nal->len, nal->rtp_ts, nal->type == 7 && nal->len > 1 ? nal->data[1] : 0};
     if (c->out) {
         fwrite("\0\0\0\1", 1, 4, c->out);
         fwrite(nal->data, 1, nal->len, c->out);
@@ -72,6 +75,14 @@ static void on_nal(void *user, const camrtc_nal *nal)
         c->encoded_at_ask = st.frames_encoded;
         camrtc_pipeline_force_idr(c->p);
         camrtc_pipeline_set_bitrate(c->p, 300);
+    }
+    if (c->profile_after_frame && !c->asked && nal->last_of_frame &&
+        nal->frame_id == c->profile_after_frame) {
+        c->asked = true;
+        camrtc_pipeline_stats st;
+        camrtc_pipeline_get_stats(c->p, &st);
+        c->encoded_at_ask = st.frames_encoded;
+        camrtc_pipeline_set_profile(c->p, c->profile);
     }
     if (c->nheld < c->hold)
         c->held[c->nheld++] = nal;
@@ -206,6 +217,56 @@ TEST(forced_idr_and_bitrate_travel_the_control_ring)
     CHECK_EQ_INT(st.bitrate_changes, 1);
     CHECK_EQ_INT(st.idr_requests, 1);
     CHECK_EQ_INT(camrtc_pipeline_set_bitrate(c.p, 5), CAMRTC_EINVAL);
+    ctx_done(&c);
+}
+
+/* A profile switch travels the control ring: the encoder thread reopens x264, and the
+ * stream goes from SPS profile_idc 66 to 100 at an IDR, the first picture after the
+ * switch, read at frame k, k + 1 or k + 2 (as for a forced IDR above). */
+TEST(profile_switch_travels_the_control_ring_and_starts_with_an_idr)
+{
+    ctx c;
+    ctx_init(&c);
+    c.profile_after_frame = 5;
+    c.profile = CAMRTC_H264_HIGH;
+    camrtc_pipeline_settings set = {.max_frames = 30};
+    CHECK_EQ_INT(start(&c, "testsrc", 160, 128, 60, &set), CAMRTC_OK);
+    uv_run(&c.loop, UV_RUN_DEFAULT);
+    CHECK(!c.timed_out);
+    CHECK(c.ended);
+    CHECK_EQ_INT(check_frames(&c, true), -1);
+    /* Every SPS in order: 66 ... 66, then 100 ... 100; IDRs only at frame 0 and at the
+     * first High SPS (keyint is 120 frames). */
+    int nsps = 0, switches = 0, nidr = 0;
+    uint8_t prev = 0;
+    uint64_t high_from = 0, idr_frames[4];
+    for (int i = 0; i < c.n; i++) {
+        const seen *x = &c.s[i];
+        if (x->type == 5 && (nidr == 0 || idr_frames[nidr - 1] != x->frame_id) && nidr < 4)
+            idr_frames[nidr++] = x->frame_id;
+        if (x->type != 7)
+            continue;
+        if (nsps++ == 0)
+            CHECK_EQ_INT(x->sps_idc, 66);
+        else if (x->sps_idc != prev) {
+            switches++;
+            CHECK_EQ_INT(x->sps_idc, 100);
+            high_from = x->frame_id;
+        }
+        prev = x->sps_idc;
+    }
+    CHECK_EQ_INT(switches, 1);
+    CHECK_EQ_INT(nidr, 2);
+    CHECK_EQ_INT(idr_frames[0], 0);
+    CHECK_EQ_INT(idr_frames[1], high_from);
+    uint64_t k = c.encoded_at_ask;
+    CHECK(k >= 6);
+    CHECK(high_from >= k && high_from <= k + 2);
+    camrtc_pipeline_stats st;
+    camrtc_pipeline_get_stats(c.p, &st);
+    CHECK_EQ_INT(st.profile_changes, 1);
+    CHECK_EQ_INT(st.profile_failures, 0);
+    CHECK_EQ_INT(camrtc_pipeline_set_profile(c.p, (camrtc_h264_profile)9), CAMRTC_EINVAL);
     ctx_done(&c);
 }
 
@@ -419,6 +480,7 @@ TEST(pre_encoded_stream_is_paced_and_split_into_nals)
     unlink(path);
     CHECK_EQ_INT(r, CAMRTC_OK);
     CHECK(camrtc_pipeline_source_info(c.p)->encoded);
+    CHECK_EQ_INT(camrtc_pipeline_set_profile(c.p, CAMRTC_H264_HIGH), CAMRTC_EUNSUPPORTED);
     uv_run(&c.loop, UV_RUN_DEFAULT);
     CHECK(!c.timed_out);
     CHECK(c.ended);
@@ -461,6 +523,7 @@ int main(void)
 {
     return RUN_TESTS(paced_testsrc_frames_arrive_in_order,
                      forced_idr_and_bitrate_travel_the_control_ring,
+                     profile_switch_travels_the_control_ring_and_starts_with_an_idr,
                      full_output_ring_drops_until_the_next_idr,
                      capture_thread_path_delivers_newest_frames_in_order,
                      slow_encoder_gets_the_newest_frame_and_older_ones_are_dropped,
