@@ -383,14 +383,17 @@ TEST(slow_encoder_gets_the_newest_frame_and_older_ones_are_dropped)
     CHECK(c.ended);
     CHECK(!sl->waited_out);
     CHECK_EQ_INT(sl->n, SLOW_FRAMES);
-    uint64_t gaps = 0;
+    /* The first picture is frame 0 unless the capture thread (200 fps) got a frame in
+     * before the encoder thread first ran (a busy machine): then the older ones were
+     * dropped as well, and count with the gaps. */
+    uint64_t gaps = sl->ids[0];
+    printf("  encoded frame ids: %llu", (unsigned long long)sl->ids[0]);
     for (int i = 1; i < sl->n; i++) {
-        printf("%s%llu", i == 1 ? "  encoded frame ids: 0 " : " ", (unsigned long long)sl->ids[i]);
+        printf(" %llu", (unsigned long long)sl->ids[i]);
         CHECK(sl->ids[i] >= sl->ids[i - 1] + SLOW_BEHIND);   /* the newest, not the next */
         gaps += sl->ids[i] - sl->ids[i - 1] - 1;
     }
     printf("\n");
-    CHECK_EQ_INT(sl->ids[0], 0);
     CHECK_EQ_INT(check_frames(&c, false), -1);
     /* Every frame skipped between two pictures was dropped and counted. The capture
      * thread counts a drop just after it replaced the frame: wait (bounded) for it. */
