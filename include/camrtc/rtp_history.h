@@ -4,8 +4,9 @@
  * generic NACK can be answered with the very same packet (or its RTX wrapping). The
  * history is bounded three ways: by age (a packet older than max_age is useless: the
  * receiver's jitter buffer gave up on it), by bytes (sized from the bitrate: 2.5 Mbit/s
- * for 1 s is about 312 KB) and by packet count. All memory is allocated at creation:
- * one byte ring for the packets and one ring of entries in sending order. Lookup by
+ * for 1 s is about 312 KB) and by packet count. The byte ring for the packets is
+ * allocated at creation; the ring of entries in sending order starts small and grows
+ * (doubling) up to max_packets as more packets are held at once. Lookup by
  * sequence number is a binary search over the entries (sequence numbers wrap at 65536,
  * compared with serial arithmetic). Time is passed in by the caller.
  */

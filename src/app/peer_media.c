@@ -21,6 +21,7 @@
 #include "camrtc/pcuv.h"
 #include "camrtc/pipeline.h"
 #include "camrtc/rand.h"
+#include "camrtc/rtp_history.h"
 #include "camrtc/sdp.h"
 #include "camrtc/time.h"
 
@@ -624,9 +625,14 @@ peer_media *peer_media_new(uv_loop_t *loop, const camrtc_log *log, const peer_me
         free(m);
         return NULL;
     }
+    /* One NACK history for all viewers, sized for the encoder's bitrate (the default's,
+     * 2.5 Mbit/s, when not given); a viewer sends no video and needs none. */
+    camrtc_rtp_history_config hist = {0};
+    if (o->bitrate_kbps > 0)
+        hist.max_bytes = camrtc_rtp_history_bytes_for((uint64_t)o->bitrate_kbps * 1000, CAMRTC_RTP_HISTORY_DEFAULT_AGE);
     if (camrtc_cert_self_signed("camrtc", 30, &m->rng, &m->cert) != CAMRTC_OK ||
         camrtc_pc_packets_init(&m->pkts, 0) != CAMRTC_OK ||
-        camrtc_pc_packets_share_history(&m->pkts, NULL) != CAMRTC_OK) {   /* one NACK history for all */
+        (!o->viewer && camrtc_pc_packets_share_history(&m->pkts, &hist) != CAMRTC_OK)) {
         snprintf(err, errsz, "cannot make the DTLS certificate");
         camrtc_cert_free(&m->cert);
         camrtc_rng_free(&m->rng);

@@ -10,6 +10,7 @@
 
 #define RESTART_JUMP 16384u   /* a jump this large forward starts the history over */
 #define MAX_SPAN 0x8000u      /* kept sequence numbers span less than half the space */
+#define FIRST_ENTRIES 64      /* the entry ring starts this long and doubles up to max_packets */
 
 typedef struct hist_entry {
     uint16_t seq;
@@ -25,6 +26,7 @@ struct camrtc_rtp_history {
     size_t bytes;             /* packet bytes held */
     hist_entry *e;
     size_t e_cap, e_head, e_n;
+    size_t e_max;             /* max_packets: e_cap grows up to it */
     bool have_last;
     uint16_t last_seq;
     camrtc_rtp_history_stats stats;
@@ -57,15 +59,19 @@ camrtc_rtp_history *camrtc_rtp_history_new(const camrtc_rtp_history_config *cfg)
     camrtc_rtp_history *h = calloc(1, sizeof *h);
     if (!h)
         return NULL;
+    /* The byte ring is used in full once it has wrapped; the entries are not: max_packets
+     * assumes 200-byte packets, video packets are ~1200 bytes. So the entry ring grows
+     * with what is held (grow_entries) instead of being allocated for the worst case. */
+    h->e_cap = c.max_packets < FIRST_ENTRIES ? c.max_packets : FIRST_ENTRIES;
     h->arena = malloc(c.max_bytes);
-    h->e = calloc(c.max_packets, sizeof *h->e);
+    h->e = malloc(h->e_cap * sizeof *h->e);
     if (!h->arena || !h->e) {
         camrtc_rtp_history_free(h);
         return NULL;
     }
     h->max_age = c.max_age;
     h->cap = c.max_bytes;
-    h->e_cap = c.max_packets;
+    h->e_max = c.max_packets;
     return h;
 }
 
@@ -81,6 +87,25 @@ void camrtc_rtp_history_free(camrtc_rtp_history *h)
 static hist_entry *entry_at(const camrtc_rtp_history *h, size_t i)
 {
     return &h->e[(h->e_head + i) % h->e_cap];
+}
+
+/* Double the entry ring (up to e_max), oldest entry first in the new one. False when it
+ * is at e_max already or out of memory: the caller evicts instead. */
+static bool grow_entries(camrtc_rtp_history *h)
+{
+    if (h->e_cap >= h->e_max)
+        return false;
+    size_t n = h->e_cap * 2 < h->e_max ? h->e_cap * 2 : h->e_max;
+    hist_entry *e = malloc(n * sizeof *e);
+    if (!e)
+        return false;
+    for (size_t i = 0; i < h->e_n; i++)
+        e[i] = *entry_at(h, i);
+    free(h->e);
+    h->e = e;
+    h->e_cap = n;
+    h->e_head = 0;
+    return true;
 }
 
 static void evict_oldest(camrtc_rtp_history *h)
@@ -142,8 +167,10 @@ int camrtc_rtp_history_put(camrtc_rtp_history *h, camrtc_time_us now, uint16_t s
         evict_oldest(h);
         h->stats.evicted_age++;
     }
-    /* Keep the span under half the number space so the binary search stays ordered. */
-    while (h->e_n && ((uint16_t)(seq - h->e[h->e_head].seq) >= MAX_SPAN || h->e_n == h->e_cap)) {
+    /* Keep the span under half the number space so the binary search stays ordered, and
+     * make room for one more entry. */
+    while (h->e_n && ((uint16_t)(seq - h->e[h->e_head].seq) >= MAX_SPAN ||
+                      (h->e_n == h->e_cap && !grow_entries(h)))) {
         evict_oldest(h);
         h->stats.evicted_space++;
     }
@@ -206,7 +233,7 @@ int camrtc_rtp_history_get(camrtc_rtp_history *h, camrtc_time_us now, uint16_t s
 
 size_t camrtc_rtp_history_capacity(const camrtc_rtp_history *h)
 {
-    return h->e_cap;
+    return h->e_max;
 }
 
 bool camrtc_rtp_history_last_seq(const camrtc_rtp_history *h, uint16_t *seq)

@@ -302,6 +302,32 @@ TEST(history_restart_on_jump)
     camrtc_rtp_history_free(h);
 }
 
+TEST(history_entries_grow_while_wrapped)
+{
+    /* The entry ring starts small: first it wraps (1 packet per ms, 40 ms kept), then the
+     * rate goes up tenfold and it must grow with its oldest entry in the middle; every
+     * packet younger than max_age stays findable with intact bytes. */
+    camrtc_rtp_history_config cfg = {.max_age = CAMRTC_MS(40), .max_bytes = 1000000, .max_packets = 1000};
+    camrtc_rtp_history *h = camrtc_rtp_history_new(&cfg);
+    CHECK(h);
+    uint8_t pkt[300];
+    uint16_t seq = 65000;   /* across the 16-bit wrap too */
+    for (int ms = 0; ms < 300; ms++)
+        for (int k = 0; k < (ms < 150 ? 1 : 10); k++, seq++) {
+            size_t n = 20 + (size_t)(seq % 250);
+            fill(pkt, n, seq);
+            CHECK_EQ_INT(camrtc_rtp_history_put(h, CAMRTC_MS(ms), seq, pkt, n), CAMRTC_OK);
+        }
+    CHECK_EQ_INT(camrtc_rtp_history_capacity(h), 1000);
+    CHECK(camrtc_rtp_history_count(h) >= 400 && camrtc_rtp_history_count(h) <= 410);
+    for (uint16_t k = 1; k <= 400; k++) {
+        uint16_t s2 = (uint16_t)(seq - k);
+        CHECK(has(h, CAMRTC_MS(299), s2, 20 + (size_t)(s2 % 250)));
+    }
+    CHECK_EQ_INT(camrtc_rtp_history_get_stats(h)->evicted_space, 0);
+    camrtc_rtp_history_free(h);
+}
+
 TEST(history_capacity_and_last_seq)
 {
     /* Defaults: 390625 bytes / 200 = 1953 entries; an explicit count is kept, capped. */
@@ -338,5 +364,5 @@ int main(void)
                      rtp_roundtrip_plain_and_rewrite, rtp_write_rejects_bad_fields, rtp_malformed_rejected,
                      rtp_too_many_extensions, rtp_seq_newer_wraps, history_lookup_and_wrap, history_evicts_by_age,
                      history_evicts_by_bytes_and_count, history_sized_from_bitrate, history_restart_on_jump,
-                     history_capacity_and_last_seq);
+                     history_entries_grow_while_wrapped, history_capacity_and_last_seq);
 }
