@@ -74,7 +74,10 @@ struct camrtc_dtls {
     mbedtls_ssl_context ssl;
     mbedtls_x509_crt cert;
     mbedtls_pk_context key;
-    uint8_t app[CAMRTC_DTLS_MAX_APP_DATA];
+    /* Where application records are read to: made at the first record that comes after
+     * the handshake, since a connection that carries only SRTP (no data channel) never
+     * gets one, and 16 KB a viewer is worth not holding. */
+    uint8_t *app;
 };
 
 /* ECDHE only (forward secrecy); ECDSA first since WebRTC certificates are P-256,
@@ -304,8 +307,16 @@ static void handshake_done(camrtc_dtls *d)
  * lost) by resending ours. */
 static void read_records(camrtc_dtls *d)
 {
+    /* Nothing left to read (the datagram that ended the handshake, or a timer): mbedtls
+     * would only say WANT_READ, so do not make the buffer for that. */
+    if (!d->in && !mbedtls_ssl_check_pending(&d->ssl))
+        return;
+    if (!d->app && !(d->app = malloc(CAMRTC_DTLS_MAX_APP_DATA))) {
+        d->stats.dropped_input++;   /* out of memory: the datagram is lost, as on the wire */
+        return;
+    }
     for (int i = 0; i < DTLS_MAX_RECORDS_PER_CALL && d->state == CAMRTC_DTLS_CONNECTED; i++) {
-        int r = mbedtls_ssl_read(&d->ssl, d->app, sizeof d->app);
+        int r = mbedtls_ssl_read(&d->ssl, d->app, CAMRTC_DTLS_MAX_APP_DATA);
         if (r > 0) {
             d->stats.app_records_in++;
             camrtc_dtls_event ev = {.type = CAMRTC_DTLS_EV_DATA, .data = d->app, .len = (size_t)r};
@@ -644,6 +655,9 @@ void camrtc_dtls_free(camrtc_dtls *d)
     mbedtls_ssl_config_free(&d->conf);
     mbedtls_x509_crt_free(&d->cert);
     mbedtls_pk_free(&d->key);
+    if (d->app)
+        mbedtls_platform_zeroize(d->app, CAMRTC_DTLS_MAX_APP_DATA);
+    free(d->app);
     mbedtls_platform_zeroize(d, sizeof *d);
     free(d);
 }
