@@ -85,6 +85,8 @@ static void dtls_event(void *user, const camrtc_dtls_event *ev)
             pc_set_state(pc, CAMRTC_PC_FAILED, CAMRTC_ECRYPTO);
             return;
         }
+        if (pc->cfg.log)
+            CAMRTC_LOGD(pc->cfg.log, PC_MOD, "timeline: DTLS connected");
         update_state(pc);
         if (pc->cfg.role == CAMRTC_PC_SENDER) {
             /* Every connection starts on a keyframe (issue 6 item 4). */
@@ -263,8 +265,11 @@ static void ice_state(camrtc_pc *pc, camrtc_ice_state st)
     pc->ice_state = st;
     bool up = st == CAMRTC_ICE_CONNECTED || st == CAMRTC_ICE_COMPLETED;
     /* The DTLS client speaks first once a pair is selected (RFC 8842 section 5). */
-    if (up && pc->dtls && pc->dtls_client && camrtc_dtls_get_state(pc->dtls) == CAMRTC_DTLS_NEW)
+    if (up && pc->dtls && pc->dtls_client && camrtc_dtls_get_state(pc->dtls) == CAMRTC_DTLS_NEW) {
+        if (pc->cfg.log)
+            CAMRTC_LOGD(pc->cfg.log, PC_MOD, "timeline: DTLS ClientHello");
         camrtc_dtls_start(pc->dtls, pc->now);
+    }
     update_state(pc);
 }
 
