@@ -270,9 +270,13 @@ static void on_pc_event(camrtc_pcuv *p, void *ud, const camrtc_pc_event *ev)
                 camrtc_ice_candidate_format(&l, s->local_cand, sizeof s->local_cand);
                 camrtc_ice_candidate_format(&r, s->remote_cand, sizeof s->remote_cand);
             }
-            if (m->pipe) {   /* a new viewer starts on an IDR */
-                CAMRTC_LOGD(m->log, MOD, "timeline: %s: IDR requested (connected)", who);
-                camrtc_pipeline_force_idr(m->pipe);
+            /* A new viewer starts on an IDR: the pc sent the newest one held already
+             * (camrtc_pc_config.fanout), or it asked for one (KEYFRAME_WANTED). */
+            camrtc_pc_stats st;
+            camrtc_pcuv_get_stats(p, &st);
+            if (st.packets_sent && !s->first_rtp_at) {
+                s->first_rtp_at = s->connected_at;
+                CAMRTC_LOGD(m->log, MOD, "timeline: %s: first RTP sent (held IDR)", who);
             }
         } else if (ev->state == CAMRTC_PC_FAILED || ev->state == CAMRTC_PC_CLOSED) {
             session_close(s);   /* the remote said goodbye, or it failed: freed from on_pc_close */
@@ -377,6 +381,8 @@ static session *session_new(peer_media *m, const char *client_id)
     /* The encoder makes constrained baseline; a baseline decoder takes it too. */
     pc.h264_profiles = (1u << CAMRTC_SDP_H264_CONSTRAINED_BASELINE) | (1u << CAMRTC_SDP_H264_BASELINE);
     pc.h264_max_level = m->level;
+    if (!m->o.viewer)
+        pc.fanout = &m->pkts;   /* start from the newest IDR every viewer got */
     camrtc_iceuv_config net = {.ca_file = m->o.ca_file, .log = m->log};
     if (camrtc_pcuv_new(m->loop, &pc, &net, &pc_cb, s, &s->pc) != CAMRTC_OK) {
         free(s);
@@ -415,7 +421,8 @@ static void on_nal(void *user, const camrtc_nal *nal)
     peer_media *m = user;
     if (nal->type == 7)   /* SPS: an IDR access unit begins */
         CAMRTC_LOGD(m->log, MOD, "timeline: IDR (frame %llu) out of the encoder", (unsigned long long)nal->frame_id);
-    if (camrtc_pc_packetize(&m->pkts, nal) == CAMRTC_OK)
+    if (camrtc_pc_packetize(&m->pkts, nal) == CAMRTC_OK &&
+        camrtc_pc_packets_store(&m->pkts, camrtc_now_us()) == CAMRTC_OK)   /* for viewers yet to connect */
         for (session *s = m->live; s; s = s->next)
             if (!s->closing && s->state == CAMRTC_PC_CONNECTED &&
                 camrtc_pcuv_send_packets(s->pc, &m->pkts) > 0 && !s->first_rtp_at) {
@@ -717,6 +724,12 @@ static void master_offer(peer_media *m, const char *from, const char *sdp)
         return;
     }
     CAMRTC_LOGI(m->log, MOD, "viewer %s: offer taken (%u viewers)", from, count_active(m));
+    /* Ask for the IDR now, not when the connection is up: the next capture tick and the
+     * encode then overlap ICE and DTLS, and the pc starts from it once keyed. */
+    if (m->pipe) {
+        CAMRTC_LOGD(m->log, MOD, "timeline: %s: IDR requested (offer)", from);
+        camrtc_pipeline_force_idr(m->pipe);
+    }
 }
 
 static void remote_candidate(peer_media *m, session *s, const cJSON *p)
