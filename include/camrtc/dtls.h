@@ -25,7 +25,11 @@
  *  - no HelloVerifyRequest cookie exchange: ICE connectivity checks (with
  *    MESSAGE-INTEGRITY) have already proved the peer answers at its address,
  *    which is what the cookie would prove (RFC 6347 section 4.2.1);
- *  - records are fragmented to fit an MTU of 1200 bytes by default.
+ *  - records are fragmented to fit an MTU of 1200 bytes by default;
+ *  - ECDHE only, over X25519 first (RFC 8422 section 5.1.1), then P-256, P-384,
+ *    P-521: the server takes the first group of its own list that the client
+ *    offers, and mbedtls' default list would put P-521 first (twice the CPU per
+ *    key exchange, on the path to the first frame).
  *
  * Known limitation: AEAD_AES_128_GCM (0x0007, RFC 7714) cannot be negotiated
  * with mbedtls 2.28: mbedtls_ssl_conf_dtls_srtp_protection_profiles refuses any

@@ -23,7 +23,10 @@
  * timestamp, marker on the last packet of a frame), keeps the plaintext in the NACK
  * history, protects and sends. Every connection starts on a keyframe: NAL units are
  * dropped until an IDR access unit begins, and CAMRTC_PC_EV_KEYFRAME_WANTED is raised
- * when media becomes possible. For fan-out, a camrtc_pc_packets list is filled once per
+ * when media becomes possible. A pc given the fan-out list (camrtc_pc_config.fanout) instead
+ * starts, as soon as SRTP is keyed, with the packets its shared history holds from the newest
+ * IDR on (SPS/PPS first), rebuilt with its own header as NACK resends are, and asks for a
+ * keyframe only when there is none young enough or some of its packets are gone. For fan-out, a camrtc_pc_packets list is filled once per
  * NAL (camrtc_pc_packetize) and sent to many connections (camrtc_pc_send_packets), each
  * rewriting only sequence number, timestamp offset, SSRC and payload type. Such a list can
  * carry the NACK history for all its connections (camrtc_pc_packets_share_history), so
@@ -71,8 +74,13 @@ typedef enum camrtc_pc_state {  /* RTCPeerConnectionState */
     CAMRTC_PC_CLOSED,
 } camrtc_pc_state;
 
+struct camrtc_pc_packets;
+
 /* Default interval of SR (sender) and RR (receiver) reports. */
 #define CAMRTC_PC_DEFAULT_REPORT_INTERVAL CAMRTC_SEC(1)
+/* How old the newest keyframe of a fan-out history may be for a new connection to start
+ * from it (camrtc_pc_config.fanout); older, and the connection asks for a new one. */
+#define CAMRTC_PC_DEFAULT_JOIN_MAX_AGE CAMRTC_MS(500)
 /* Most packets one NAL unit may be cut into (about 4.6 MB at MTU 1200); more → ETOOBIG. */
 #define CAMRTC_PC_MAX_PACKETS_PER_NAL 4096
 
@@ -91,6 +99,12 @@ typedef struct camrtc_pc_config {
     camrtc_time_us pli_interval;      /* receiver: at least this between PLIs; 0 = 500 ms */
     unsigned h264_profiles;           /* sender: camrtc_sdp_local.h264_profiles; 0 = default */
     int h264_max_level;               /* camrtc_sdp_local.h264_max_level; 0 = 31 */
+    /* Sender: the fan-out packet list (with a shared history) this pc will be sent;
+     * borrowed, must outlive the pc. When SRTP is keyed the pc starts from the newest IDR
+     * that history holds (see camrtc_pc_packets_store) instead of waiting for a new one.
+     * NULL = always wait for a new keyframe. */
+    const struct camrtc_pc_packets *fanout;
+    camrtc_time_us join_max_age;      /* sender: 0 = CAMRTC_PC_DEFAULT_JOIN_MAX_AGE */
 } camrtc_pc_config;
 
 typedef enum camrtc_pc_event_type {
@@ -129,6 +143,7 @@ typedef struct camrtc_pc_stats {
     uint64_t nack_seqs, nack_misses;             /* seqs asked for; not in the history */
     uint64_t nals_dropped_not_ready;             /* before SRTP was keyed */
     uint64_t nals_dropped_wait_key;              /* before the first keyframe */
+    uint64_t join_packets_sent;                  /* started from the fan-out history (in packets_sent) */
     /* remote-inbound-rtp (from RR) */
     camrtc_time_us round_trip_time;              /* last RTT measured from an RR; 0 = none */
     uint8_t fraction_lost;                       /* /256, last RR */
@@ -224,6 +239,8 @@ typedef struct camrtc_pc_packets {
     uint64_t frame_id;
     camrtc_rtp_history *history;      /* shared NACK history; NULL = each pc keeps its own */
     uint32_t next_id;                 /* id of the next packet made */
+    bool have_key;                    /* key_id is set */
+    uint32_t key_id;                  /* id of the first packet of the newest IDR access unit */
 } camrtc_pc_packets;
 
 /* Set up a packet list for mtu (0 = 1200). CAMRTC_OK, CAMRTC_EINVAL, CAMRTC_ENOMEM. */
@@ -244,6 +261,12 @@ int camrtc_pc_packets_share_history(camrtc_pc_packets *l, const camrtc_rtp_histo
  * nal->data is read during the call only. CAMRTC_OK, CAMRTC_EINVAL (empty NAL),
  * CAMRTC_ETOOBIG (more than CAMRTC_PC_MAX_PACKETS_PER_NAL packets), CAMRTC_ENOMEM. */
 int camrtc_pc_packetize(camrtc_pc_packets *l, const camrtc_nal *nal);
+
+/* Keep the list's packets in its shared history now, whether or not any pc is sent them,
+ * so that a pc that connects later can start from the newest IDR (camrtc_pc_config.fanout).
+ * Idempotent; camrtc_pc_send_packets does it too. CAMRTC_OK, or CAMRTC_EINVAL without a
+ * shared history. */
+int camrtc_pc_packets_store(camrtc_pc_packets *l, camrtc_time_us now);
 
 /* Send a packet list on this pc: header with our SSRC, sequence, payload type and
  * timestamp offset; history; SRTP; ICE. Drops (and counts) while not connected or until

@@ -67,6 +67,13 @@ int camrtc_rtp_history_put(camrtc_rtp_history *h, camrtc_time_us now, uint16_t s
 int camrtc_rtp_history_get(camrtc_rtp_history *h, camrtc_time_us now, uint16_t seq, const uint8_t **pkt,
                            size_t *len);
 
+/* Look at packet seq without counting a lookup and whatever its age: CAMRTC_OK with *pkt,
+ * *len (valid until the next put) and *at (when it was stored), each optional; else
+ * CAMRTC_ENOTFOUND. For a sender that replays what it holds (a viewer joining a fan-out
+ * starts from the newest keyframe) and decides on the age itself. */
+int camrtc_rtp_history_peek(const camrtc_rtp_history *h, uint16_t seq, const uint8_t **pkt, size_t *len,
+                            camrtc_time_us *at);
+
 /* Most packets the history holds (its max_packets after defaults). */
 size_t camrtc_rtp_history_capacity(const camrtc_rtp_history *h);
 

@@ -23,6 +23,7 @@
 #include "camrtc/rand.h"
 #include "camrtc/rtp_history.h"
 #include "camrtc/sdp.h"
+#include "camrtc/srtp.h"
 #include "camrtc/time.h"
 
 #define MAX_PENDING 32        /* candidates held per direction before the description */
@@ -273,8 +274,14 @@ static void on_pc_event(camrtc_pcuv *p, void *ud, const camrtc_pc_event *ev)
                 camrtc_ice_candidate_format(&l, s->local_cand, sizeof s->local_cand);
                 camrtc_ice_candidate_format(&r, s->remote_cand, sizeof s->remote_cand);
             }
-            if (m->pipe)   /* a new viewer starts on an IDR */
-                camrtc_pipeline_force_idr(m->pipe);
+            /* A new viewer starts on an IDR: the pc sent the newest one held already
+             * (camrtc_pc_config.fanout), or it asked for one (KEYFRAME_WANTED). */
+            camrtc_pc_stats st;
+            camrtc_pcuv_get_stats(p, &st);
+            if (st.packets_sent && !s->first_rtp_at) {
+                s->first_rtp_at = s->connected_at;
+                CAMRTC_LOGD(m->log, MOD, "timeline: %s: first RTP sent (held IDR)", who);
+            }
         } else if (ev->state == CAMRTC_PC_FAILED || ev->state == CAMRTC_PC_CLOSED) {
             session_close(s);   /* the remote said goodbye, or it failed: freed from on_pc_close */
         }
@@ -288,13 +295,17 @@ static void on_pc_event(camrtc_pcuv *p, void *ud, const camrtc_pc_event *ev)
     case CAMRTC_PC_EV_GATHERING_DONE:
         break;
     case CAMRTC_PC_EV_KEYFRAME_WANTED:
+        CAMRTC_LOGD(m->log, MOD, "timeline: %s: keyframe wanted", who);
         if (m->pipe)
             camrtc_pipeline_force_idr(m->pipe);
         break;
     case CAMRTC_PC_EV_FRAME: {
         lat_scan ls = {.m = m, .now = camrtc_now_us()};
-        if (!s->first_frame_at)
+        if (!s->first_frame_at) {
             s->first_frame_at = ls.now;
+            CAMRTC_LOGD(m->log, MOD, "timeline: first frame (complete %d, decodable %d)", ev->frame->complete,
+                        ev->frame->decodable);
+        }
         if (ev->frame->complete)
             camrtc_h264_split(ev->frame->data, ev->frame->len, lat_nal, &ls);
         if (m->out && fwrite(ev->frame->data, 1, ev->frame->len, m->out) != ev->frame->len)
@@ -334,6 +345,7 @@ static void on_pc_ready(camrtc_pcuv *p, void *ud)
         return;
     }
     send_description(m, s, m->o.viewer ? "offer" : "answer", sdp);
+    CAMRTC_LOGD(m->log, MOD, "timeline: %s sent", m->o.viewer ? "offer" : "answer");
     camrtc_buf_free(&b);
     described(m, s);
     if (!m->o.viewer)
@@ -391,6 +403,8 @@ static session *session_new(peer_media *m, const char *client_id, unsigned h264_
      * (plan_video), so the answer says what the stream is. Viewer: what it offers. */
     pc.h264_profiles = h264_profiles;
     pc.h264_max_level = m->level;
+    if (!m->o.viewer)
+        pc.fanout = &m->pkts;   /* start from the newest IDR every viewer got */
     camrtc_iceuv_config net = {.ca_file = m->o.ca_file, .log = m->log};
     if (camrtc_pcuv_new(m->loop, &pc, &net, &pc_cb, s, &s->pc) != CAMRTC_OK) {
         free(s);
@@ -427,11 +441,16 @@ static unsigned count_active(const peer_media *m)
 static void on_nal(void *user, const camrtc_nal *nal)
 {
     peer_media *m = user;
-    if (camrtc_pc_packetize(&m->pkts, nal) == CAMRTC_OK)
+    if (nal->type == 7)   /* SPS: an IDR access unit begins */
+        CAMRTC_LOGD(m->log, MOD, "timeline: IDR (frame %llu) out of the encoder", (unsigned long long)nal->frame_id);
+    if (camrtc_pc_packetize(&m->pkts, nal) == CAMRTC_OK &&
+        camrtc_pc_packets_store(&m->pkts, camrtc_now_us()) == CAMRTC_OK)   /* for viewers yet to connect */
         for (session *s = m->live; s; s = s->next)
             if (!s->closing && s->state == CAMRTC_PC_CONNECTED &&
-                camrtc_pcuv_send_packets(s->pc, &m->pkts) > 0 && !s->first_rtp_at)
+                camrtc_pcuv_send_packets(s->pc, &m->pkts) > 0 && !s->first_rtp_at) {
                 s->first_rtp_at = camrtc_now_us();   /* packets flow from a keyframe on (pc.h) */
+                CAMRTC_LOGD(m->log, MOD, "timeline: %s: first RTP sent", s->client_id);
+            }
     camrtc_pipeline_release(m->pipe, nal);
 }
 
@@ -630,7 +649,10 @@ peer_media *peer_media_new(uv_loop_t *loop, const camrtc_log *log, const peer_me
     camrtc_rtp_history_config hist = {0};
     if (o->bitrate_kbps > 0)
         hist.max_bytes = camrtc_rtp_history_bytes_for((uint64_t)o->bitrate_kbps * 1000, CAMRTC_RTP_HISTORY_DEFAULT_AGE);
-    if (camrtc_cert_self_signed("camrtc", 30, &m->rng, &m->cert) != CAMRTC_OK ||
+    /* libsrtp's one-time setup runs its self-tests (about 30 ms): do it now, like the
+     * certificate, rather than inside the first viewer's connection. */
+    if (camrtc_srtp_library_init() != CAMRTC_OK ||
+        camrtc_cert_self_signed("camrtc", 30, &m->rng, &m->cert) != CAMRTC_OK ||
         camrtc_pc_packets_init(&m->pkts, 0) != CAMRTC_OK ||
         (!o->viewer && camrtc_pc_packets_share_history(&m->pkts, &hist) != CAMRTC_OK)) {
         snprintf(err, errsz, "cannot make the DTLS certificate");
@@ -796,6 +818,7 @@ static bool plan_video(peer_media *m, const char *from, const char *sdp, camrtc_
 
 static void master_offer(peer_media *m, const char *from, const char *sdp)
 {
+    CAMRTC_LOGD(m->log, MOD, "timeline: %s: offer received", from);
     session *old = find_live(m, from);
     if (old) {   /* the viewer started over */
         CAMRTC_LOGI(m->log, MOD, "viewer %s offers again: replacing its connection", from);
@@ -822,6 +845,12 @@ static void master_offer(peer_media *m, const char *from, const char *sdp)
         return;
     }
     CAMRTC_LOGI(m->log, MOD, "viewer %s: offer taken (%u viewers)", from, count_active(m));
+    /* Ask for the IDR now, not when the connection is up: the next capture tick and the
+     * encode then overlap ICE and DTLS, and the pc starts from it once keyed. */
+    if (m->pipe) {
+        CAMRTC_LOGD(m->log, MOD, "timeline: %s: IDR requested (offer)", from);
+        camrtc_pipeline_force_idr(m->pipe);
+    }
 }
 
 static void remote_candidate(peer_media *m, session *s, const cJSON *p)
@@ -853,6 +882,7 @@ void peer_media_on_message(peer_media *m, const camrtc_sigmsg *msg)
         if (!s || !cJSON_IsString(sdp) || s->remote_set)
             break;
         char reason[160] = "";
+        CAMRTC_LOGD(m->log, MOD, "timeline: answer received");
         int rc = camrtc_pcuv_set_answer(s->pc, sdp->valuestring, strlen(sdp->valuestring), reason, sizeof reason);
         if (rc < 0) {
             CAMRTC_LOGE(m->log, MOD, "the master's answer is refused: %s %s", camrtc_strerror(rc), reason);

@@ -85,13 +85,21 @@ static void dtls_event(void *user, const camrtc_dtls_event *ev)
             pc_set_state(pc, CAMRTC_PC_FAILED, CAMRTC_ECRYPTO);
             return;
         }
-        update_state(pc);
-        if (pc->cfg.role == CAMRTC_PC_SENDER) {
-            /* Every connection starts on a keyframe (issue 6 item 4). */
+        CAMRTC_LOGD(pc->cfg.log, PC_MOD, "timeline: DTLS connected");
+        /* Every connection starts on a keyframe (issue 6 item 4): the newest one the
+         * fan-out holds, sent before CONNECTED is announced, or a new one asked for. With
+         * no selected pair (not expected once DTLS is through) nothing could go out. */
+        bool ice_up = pc->ice_state == CAMRTC_ICE_CONNECTED || pc->ice_state == CAMRTC_ICE_COMPLETED;
+        if (pc->cfg.role == CAMRTC_PC_SENDER && !(ice_up && pc_send_join(pc, pc->now)))
             pc->need_keyframe = true;
+        update_state(pc);
+        if (pc->need_keyframe) {
             camrtc_pc_event k = {.type = CAMRTC_PC_EV_KEYFRAME_WANTED};
             pc_emit(pc, &k);
         }
+        if (pc->cfg.role == CAMRTC_PC_SENDER && pc->st.join_packets_sent)
+            CAMRTC_LOGD(pc->cfg.log, PC_MOD, "timeline: started from the held IDR (%llu packets)",
+                        (unsigned long long)pc->st.join_packets_sent);
         break;
     case CAMRTC_DTLS_EV_DATA:
         pc->st.dropped_demux++;   /* data channels do not exist yet */
@@ -263,8 +271,10 @@ static void ice_state(camrtc_pc *pc, camrtc_ice_state st)
     pc->ice_state = st;
     bool up = st == CAMRTC_ICE_CONNECTED || st == CAMRTC_ICE_COMPLETED;
     /* The DTLS client speaks first once a pair is selected (RFC 8842 section 5). */
-    if (up && pc->dtls && pc->dtls_client && camrtc_dtls_get_state(pc->dtls) == CAMRTC_DTLS_NEW)
+    if (up && pc->dtls && pc->dtls_client && camrtc_dtls_get_state(pc->dtls) == CAMRTC_DTLS_NEW) {
+        CAMRTC_LOGD(pc->cfg.log, PC_MOD, "timeline: DTLS ClientHello");
         camrtc_dtls_start(pc->dtls, pc->now);
+    }
     update_state(pc);
 }
 

@@ -45,6 +45,8 @@ struct camrtc_pc {
     camrtc_time_us last_ts_at;        /* and when */
     bool sent_any;
     bool need_keyframe;               /* drop until an IDR access unit starts */
+    bool joined;                      /* started from cfg.fanout's history ... */
+    uint32_t join_end;                /* ... with every list packet before this id */
     camrtc_rtp_history *history;      /* our own, for lists without a shared one; lazily */
     camrtc_rtp_history *shared;       /* the fan-out list's history we map into (borrowed) */
     uint32_t *id_map;                 /* RTP seq & id_mask → packet id in shared */
@@ -89,6 +91,9 @@ void pc_send_free(camrtc_pc *pc);
 /* Protect and send an RTCP compound (copied; len <= PC_RTCP_MAX). */
 void pc_send_rtcp(camrtc_pc *pc, const uint8_t *pkt, size_t len);
 void pc_send_report_sr(camrtc_pc *pc, camrtc_time_us now);
+/* SRTP is keyed: start from the newest IDR in cfg.fanout's history. False when there is
+ * no such start (then a new keyframe is needed). */
+bool pc_send_join(camrtc_pc *pc, camrtc_time_us now);
 void pc_on_nack(camrtc_pc *pc, camrtc_time_us now, const camrtc_rtcp_packet *p);
 void pc_on_rr_block(camrtc_pc *pc, camrtc_time_us now, const camrtc_rtcp_rb *rb);
 /* NTP-format time (32.32) from our monotonic microseconds: only differences matter. */

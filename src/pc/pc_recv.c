@@ -137,6 +137,7 @@ void pc_on_rtp(camrtc_pc *pc, camrtc_time_us now, uint8_t *pkt, size_t len)
     }
     if (!pc->got_rtp) {
         pc->got_rtp = true;
+        CAMRTC_LOGD(pc->cfg.log, "pc", "timeline: first RTP received");
         pc->remote_ssrc = h.ssrc;
     } else if (h.ssrc != pc->remote_ssrc) {
         pc->st.dropped_demux++;   /* one video stream per connection */

@@ -96,6 +96,10 @@ int camrtc_pc_packetize(camrtc_pc_packets *l, const camrtc_nal *nal)
         p->keyframe = info.keyframe;
         p->first_of_frame = !l->frame_open || info.frame_id != l->frame_id;
         p->id = l->next_id++;
+        if (p->first_of_frame && p->keyframe) {   /* where a new connection can start */
+            l->have_key = true;
+            l->key_id = p->id;
+        }
         l->frame_open = !info.marker;
         l->frame_id = info.frame_id;
         l->n++;
@@ -148,6 +152,15 @@ static void shared_store(const camrtc_pc_packets *l, camrtc_time_us now, uint8_t
         memcpy(buf + hl, p->buf + l->header_room, p->payload_len);
         camrtc_rtp_history_put(l->history, now, (uint16_t)p->id, buf, (size_t)hl + p->payload_len);
     }
+}
+
+int camrtc_pc_packets_store(camrtc_pc_packets *l, camrtc_time_us now)
+{
+    uint8_t buf[PC_PKT_MAX];
+    if (!l->history)
+        return CAMRTC_EINVAL;
+    shared_store(l, now, buf);
+    return CAMRTC_OK;
 }
 
 /* Make ready to record the packets of list l: map into its shared history (a ring as
@@ -218,6 +231,86 @@ static int shared_rebuild(camrtc_pc *pc, camrtc_time_us now, uint16_t seq)
     return (int)len;
 }
 
+/* ---- a new connection joins the fan-out ------------------------------------------------ */
+
+/* The template of list packet id, if the shared history h still holds it. */
+static const uint8_t *join_template(const camrtc_rtp_history *h, uint32_t id, size_t *len, camrtc_time_us *at)
+{
+    const uint8_t *t;
+    if (camrtc_rtp_history_peek(h, (uint16_t)id, &t, len, at) != CAMRTC_OK || *len < CAMRTC_RTP_HEADER_MIN ||
+        *len > PC_PKT_MAX || camrtc_rd32(t + 8) != id)
+        return NULL;
+    return t;
+}
+
+static int send_txbuf(camrtc_pc *pc, camrtc_time_us now, size_t len);
+
+/* Instead of waiting up to a frame interval plus an encode for a new IDR, a viewer that
+ * joins a running fan-out gets at once what every other viewer got from the newest IDR on:
+ * the same payloads (STAP-A with SPS/PPS first, RFC 6184 section 5.7.1), under our own
+ * SSRC, sequence numbers and timestamp offset, rebuilt from the shared history as NACK
+ * resends are, and mapped there for NACK like any packet we send. Nothing goes out unless
+ * every packet from that IDR to the newest is still held and the IDR is young enough
+ * (join_max_age bounds the burst and how stale the first frames are). */
+bool pc_send_join(camrtc_pc *pc, camrtc_time_us now)
+{
+    const camrtc_pc_packets *l = pc->cfg.fanout;
+    if (!l || !l->history || !l->have_key || !pc->srtp_tx)
+        return false;
+    uint32_t first = l->key_id, count = l->next_id - l->key_id;
+    camrtc_time_us max_age = pc->cfg.join_max_age ? pc->cfg.join_max_age : CAMRTC_PC_DEFAULT_JOIN_MAX_AGE;
+    size_t len;
+    camrtc_time_us at;
+    if (count == 0 || count > camrtc_rtp_history_capacity(l->history) ||
+        !join_template(l->history, first, &len, &at) || (now > at && now - at > max_age))
+        return false;
+    for (uint32_t i = 1; i < count; i++)
+        if (!join_template(l->history, first + i, &len, &at))
+            return false;   /* evicted, or never stored (camrtc_pc_packets_store) */
+    if (bind_history(pc, l) != CAMRTC_OK)
+        return false;
+    for (uint32_t i = 0; i < count; i++) {
+        const uint8_t *t = join_template(l->history, first + i, &len, &at);
+        camrtc_rtp_header h;
+        memset(&h, 0, sizeof h);
+        h.marker = (t[1] & 0x80) != 0;
+        h.pt = pc->neg.video_pt;
+        h.seq = pc->seq;
+        h.ts = camrtc_rd32(t + 4) + pc->ts_offset;
+        h.ssrc = pc->ssrc;
+        if (camrtc_rtp_write_header(&h, pc->txbuf, sizeof pc->txbuf) != CAMRTC_RTP_HEADER_MIN) {
+            if (i == 0)
+                return false;   /* cannot happen: the template's header has the same size */
+            break;
+        }
+        size_t payload = len - CAMRTC_RTP_HEADER_MIN;
+        memcpy(pc->txbuf + CAMRTC_RTP_HEADER_MIN, t + CAMRTC_RTP_HEADER_MIN, payload);
+        pc->id_map[pc->seq & pc->id_mask] = first + i;
+        if (pc->mapped <= pc->id_mask)
+            pc->mapped++;
+        pc->seq++;
+        if (send_txbuf(pc, now, len) < 0)
+            continue;   /* counted by SRTP or ICE; NACK can still fetch it */
+        pc->st.packets_sent++;
+        pc->st.join_packets_sent++;
+        pc->st.bytes_sent += payload;
+        pc->st.header_bytes_sent += CAMRTC_RTP_HEADER_MIN;
+        pc->sr_packets++;
+        pc->sr_octets += (uint32_t)payload;
+        pc->last_ts = h.ts;
+        pc->last_ts_at = now;
+        pc->sent_any = true;
+        if (h.marker) {
+            pc->st.frames_sent++;
+            pc->st.key_frames_sent += pc->st.frames_sent == 1;   /* the IDR we started from */
+        }
+    }
+    pc->need_keyframe = false;
+    pc->joined = true;
+    pc->join_end = l->next_id;
+    return true;
+}
+
 uint64_t pc_ntp(camrtc_time_us now)
 {
     /* Seconds since 1900 of the monotonic clock's zero are unknown; a fixed offset keeps
@@ -274,6 +367,8 @@ int camrtc_pc_send_packets(camrtc_pc *pc, camrtc_time_us now, const camrtc_pc_pa
         pc->st.nals_dropped_not_ready++;
         return 0;
     }
+    if (pc->joined && l == pc->cfg.fanout && (int32_t)(l->pkt[l->n - 1].id - pc->join_end) < 0)
+        return 0;   /* these went out when we joined */
     size_t i = first_to_send(pc, l);
     if (i == l->n) {
         pc->st.nals_dropped_wait_key++;

@@ -231,6 +231,22 @@ int camrtc_rtp_history_get(camrtc_rtp_history *h, camrtc_time_us now, uint16_t s
     return CAMRTC_OK;
 }
 
+int camrtc_rtp_history_peek(const camrtc_rtp_history *h, uint16_t seq, const uint8_t **pkt, size_t *len,
+                            camrtc_time_us *at)
+{
+    long i = h ? find(h, seq) : -1;
+    if (i < 0)
+        return CAMRTC_ENOTFOUND;
+    const hist_entry *e = entry_at(h, (size_t)i);
+    if (pkt)
+        *pkt = h->arena + e->off;
+    if (len)
+        *len = e->len;
+    if (at)
+        *at = e->at;
+    return CAMRTC_OK;
+}
+
 size_t camrtc_rtp_history_capacity(const camrtc_rtp_history *h)
 {
     return h->e_max;

@@ -483,6 +483,84 @@ TEST(fragmented_client_hello_is_reassembled)
     }
 }
 
+/* The named group of the ECDHE ServerKeyExchange (RFC 8422 section 5.4: curve_type 3,
+ * then the group) in the datagrams a peer logged; -1 when there is none. */
+static int ske_group(const peer *pe)
+{
+    for (size_t i = 0; i < pe->n_log; i++) {
+        const uint8_t *d = pe->log[i].b;
+        size_t len = pe->log[i].len;
+        for (size_t o = 0; o + 13 <= len;) {
+            size_t rl = (size_t)d[o + 11] << 8 | d[o + 12];
+            const uint8_t *h = d + o + 13;
+            if (o + 13 + rl > len)
+                break;
+            /* handshake record, server_key_exchange (12), fragment offset 0, 3 body bytes */
+            if (d[o] == 22 && rl >= 12 + 3 && h[0] == 12 && !h[6] && !h[7] && !h[8] && h[12] == 3)
+                return h[13] << 8 | h[14];
+            o += 13 + rl;
+        }
+    }
+    return -1;
+}
+
+/* Rewrite every group of a ClientHello's supported_groups extension (RFC 8422 section
+ * 5.1.1) to group: as a client that supports only that one. false when not found. */
+static bool hello_only_group(uint8_t *d, size_t len, uint16_t group)
+{
+    size_t o = 13 + 12 + 2 + 32;                        /* record, handshake headers, version, random */
+    if (o + 1 > len)
+        return false;
+    o += 1 + d[o];                                      /* session id */
+    if (o + 1 > len)
+        return false;
+    o += 1 + d[o];                                      /* cookie (DTLS) */
+    if (o + 2 > len)
+        return false;
+    o += 2 + ((size_t)d[o] << 8 | d[o + 1]);            /* cipher suites */
+    if (o + 1 > len)
+        return false;
+    o += 1 + d[o];                                      /* compression methods */
+    o += 2;                                             /* extensions length */
+    while (o + 4 <= len) {
+        size_t type = (size_t)d[o] << 8 | d[o + 1], el = (size_t)d[o + 2] << 8 | d[o + 3];
+        if (o + 4 + el > len)
+            return false;
+        if (type == 10 && el >= 4) {                    /* supported_groups */
+            for (size_t g = o + 6; g + 2 <= o + 4 + el; g += 2) {
+                d[g] = (uint8_t)(group >> 8);
+                d[g + 1] = (uint8_t)group;
+            }
+            return true;
+        }
+        o += 4 + el;
+    }
+    return false;
+}
+
+TEST(key_exchange_prefers_x25519_and_falls_back_to_p256)
+{
+    pair p;
+    CHECK_EQ_INT(pair_init(&p), CAMRTC_OK);
+    CHECK_EQ_INT(camrtc_dtls_start(p.a.d, 0), CAMRTC_OK);
+    CHECK(run(&p, 100) >= 0);
+    CHECK(p.a.have_keys && p.b.have_keys);
+    CHECK_EQ_INT(ske_group(&p.b), 29);                  /* x25519 (RFC 8422 section 5.1.1) */
+    pair_free(&p);
+
+    /* A client without X25519 (here: a ClientHello that lists secp256r1 only) gets P-256. */
+    CHECK_EQ_INT(pair_init(&p), CAMRTC_OK);
+    CHECK_EQ_INT(camrtc_dtls_start(p.a.d, 0), CAMRTC_OK);
+    CHECK_EQ_INT(p.a.n_out, 1);
+    pkt hello = p.a.out[0];
+    p.a.n_out = 0;
+    CHECK(hello_only_group(hello.b, hello.len, 23));
+    CHECK_EQ_INT(camrtc_dtls_handle_input(p.b.d, p.now, hello.b, hello.len), CAMRTC_OK);
+    CHECK(p.b.n_out > 0);
+    CHECK_EQ_INT(ske_group(&p.b), 23);                  /* secp256r1 */
+    pair_free(&p);
+}
+
 TEST(lost_flights_back_off_and_complete)
 {
     /* Lose the server's first flight twice and its final flight once. */
@@ -810,7 +888,7 @@ int main(void)
                        lost_flights_back_off_and_complete, silent_peer_times_out, app_data_and_close_notify,
                        garbage_input_does_not_break_the_handshake, gcm_profile_is_a_known_mbedtls_limitation,
                        config_errors, fingerprint_parse, keying_split_layout, certificate_from_pem,
-                       handshake_cpu_time_report);
+                       key_exchange_prefers_x25519_and_falls_back_to_p256, handshake_cpu_time_report);
     for (int i = 0; i < 3; i++)
         camrtc_cert_free(&g_certs.c[i]);
     return rc;

@@ -142,7 +142,8 @@ static void send_frame(sim *s, void *user)
             continue;
         }
         /* Fan-out: packetize once, send the same list on both connections. */
-        if (camrtc_pc_packetize(&w->shared, &nal) != CAMRTC_OK)
+        if (camrtc_pc_packetize(&w->shared, &nal) != CAMRTC_OK ||
+            camrtc_pc_packets_store(&w->shared, sim_now(s)) != CAMRTC_OK)
             continue;
         w->nals_pushed++;
         int rc = camrtc_pc_send_packets(w->master->pc, sim_now(s), &w->shared);
@@ -190,6 +191,8 @@ typedef struct scen {
     camrtc_pc_config viewer_cfg;
     bool fanout;                  /* a second viewer on its own host, fed from shared packets */
     sim_link_config link_viewer2;
+    bool join;                    /* fan-out: master2 may start from the shared history */
+    camrtc_time_us join_max_age;
 } scen;
 
 static world *world_new(const scen *sc)
@@ -224,7 +227,8 @@ static world *world_new(const scen *sc)
     w->hv2 = sim_host_new(w->s, "viewer2", NULL);
     sim_host_add_addr(w->hv2, "10.0.0.3");
     sim_host_set_link(w->hv2, SIM_BOTH, &sc->link_viewer2);
-    w->master2 = sim_pc_new(w->s, w->hm, "master2", CAMRTC_PC_SENDER, NULL);
+    camrtc_pc_config mc = {.fanout = sc->join ? &w->shared : NULL, .join_max_age = sc->join_max_age};
+    w->master2 = sim_pc_new(w->s, w->hm, "master2", CAMRTC_PC_SENDER, &mc);
     w->viewer2 = sim_pc_new(w->s, w->hv2, "viewer2", CAMRTC_PC_RECEIVER, &sc->viewer_cfg);
     if (!w->master2 || !w->viewer2)
         return w;
@@ -560,9 +564,122 @@ TEST(fanout_packetizes_once_and_a_lossy_viewer_delays_no_one)
     world_free(w);
 }
 
+/* The first viewer from the start; the second one offers half-way through frame join_at. */
+static void run_join(world *w, uint64_t join_at, uint64_t frames)
+{
+    w->offer_at = sim_now(w->s);
+    w->stop_at_frame = frames;
+    CHECK_EQ_INT(sim_pc_offer(w->viewer), CAMRTC_OK);
+    w->timer = sim_timer_set(w->s, sim_now(w->s), send_frame, w);
+    sim_run_for(w->s, (camrtc_time_us)join_at * FRAME_US + FRAME_US / 2);
+    CHECK_EQ_INT(sim_pc_offer(w->viewer2), CAMRTC_OK);
+    sim_run_for(w->s, (camrtc_time_us)(frames - join_at) * FRAME_US + CAMRTC_SEC(2));
+}
+
+/* NAL unit type of the first NAL in an RTP payload (inside a STAP-A: the first aggregated). */
+static int payload_first_nal(const uint8_t *p, size_t len)
+{
+    if (len < 1)
+        return -1;
+    if ((p[0] & 0x1f) == 24)   /* STAP-A: header, then 16-bit size + NAL (RFC 6184 5.7.1) */
+        return len >= 4 ? p[3] & 0x1f : -1;
+    if ((p[0] & 0x1f) == 28)   /* FU-A: indicator, header with the type */
+        return len >= 2 ? p[1] & 0x1f : -1;
+    return p[0] & 0x1f;
+}
+
+TEST(a_viewer_joining_midstream_starts_from_the_held_idr)
+{
+    scen sc = {.seed = 17, .fanout = true, .join = true};
+    sc.link_master.delay = sc.link_viewer.delay = sc.link_viewer2.delay = CAMRTC_MS(10);
+    world *w = world_new(&sc);
+    CHECK(w && w->master && w->viewer && w->master2 && w->viewer2);
+    if (!w || !w->master || !w->viewer || !w->master2 || !w->viewer2) {
+        world_free(w);
+        return;
+    }
+    uint16_t seq0 = w->master2->pc->seq;   /* the first sequence number master2 will use */
+    run_join(w, 40, 60);
+    CHECK_EQ_INT(w->viewer2->state, CAMRTC_PC_CONNECTED);
+    check_stream(w, &w->rx, 60);
+    camrtc_pc_stats m2, v2;
+    camrtc_pc_get_stats(w->master2->pc, &m2);
+    camrtc_pc_get_stats(w->viewer2->pc, &v2);
+    /* It started at once from the IDR every viewer got: no keyframe asked for. */
+    CHECK_EQ_INT(w->master2->keyframe_wanted, 0);
+    CHECK(m2.join_packets_sent > 0);
+    CHECK_EQ_INT(m2.nals_dropped_wait_key, 0);
+    /* Every frame from that IDR on, in order, complete, decodable and identical. */
+    uint64_t k0 = 60 - (uint64_t)w->rx2.n;
+    CHECK(w->rx2.n > 0 && w->rx2.n <= 60);
+    CHECK(w->aus[k0 % N_AU].idr);                        /* one of the files IDRs */
+    CHECK(w->rx2.first_sent > (int64_t)k0);              /* the live part followed the held one */
+    CHECK(w->rx2.first_sent - (int64_t)k0 <= 6);         /* and it was the newest IDR (one every 6) */
+    for (size_t i = 0; i < w->rx2.n; i++) {
+        const got_frame *g = &w->rx2.frames[i];
+        CHECK(g->complete && g->decodable);
+        CHECK_EQ_INT(g->keyframe, w->aus[(k0 + i) % N_AU].idr);   /* the first one is */
+        CHECK_EQ_INT((uint32_t)(g->ts - w->rx2.frames[0].ts), (uint32_t)(i * 3000u));
+        check_frame_bytes(w, g, k0 + i);
+    }
+    /* Contiguous sequence numbers: nothing missing, nothing asked again. */
+    CHECK_EQ_INT(v2.packets_received, m2.packets_sent);
+    CHECK_EQ_INT(v2.packets_lost, 0);
+    CHECK_EQ_INT(v2.nack_sent, 0);
+    CHECK_EQ_INT(v2.pli_sent, 0);
+    /* White box: master2's first packet is the STAP-A with SPS and PPS, then the IDR. */
+    camrtc_pc *pc2 = w->master2->pc;
+    CHECK(pc2->id_map && pc2->mapped >= 2);
+    if (pc2->id_map && pc2->mapped >= 2) {
+        const uint8_t *t;
+        size_t len;
+        uint32_t id0 = pc2->id_map[seq0 & pc2->id_mask];
+        CHECK_EQ_INT(camrtc_rtp_history_peek(w->shared.history, (uint16_t)id0, &t, &len, NULL), CAMRTC_OK);
+        CHECK(len > 16);
+        CHECK_EQ_INT(t[12] & 0x1f, 24);
+        CHECK_EQ_INT(payload_first_nal(t + 12, len - 12), 7);
+        size_t sps = (size_t)t[13] << 8 | t[14];
+        CHECK(15 + sps + 3 <= len && (t[15 + sps + 2] & 0x1f) == 8);   /* then the PPS */
+        uint32_t id1 = pc2->id_map[(uint16_t)(seq0 + 1) & pc2->id_mask];
+        CHECK_EQ_INT(id1, id0 + 1);
+        CHECK_EQ_INT(camrtc_rtp_history_peek(w->shared.history, (uint16_t)id1, &t, &len, NULL), CAMRTC_OK);
+        CHECK_EQ_INT(payload_first_nal(t + 12, len - 12), 5);
+    }
+    printf("  join: viewer2 started from frame %llu (held), live from %lld, %llu packets from the history; "
+           "first frame %.1f ms after its offer (virtual)\n", (unsigned long long)k0, (long long)w->rx2.first_sent,
+           (unsigned long long)m2.join_packets_sent,
+           w->viewer2->first_frame_at
+               ? (double)(w->viewer2->first_frame_at - w->offer_at - 40 * FRAME_US - FRAME_US / 2) / 1e3 : -1.0);
+    world_free(w);
+}
+
+TEST(a_joining_viewer_asks_for_an_idr_when_the_held_one_is_too_old)
+{
+    scen sc = {.seed = 19, .fanout = true, .join = true, .join_max_age = 1};
+    sc.link_master.delay = sc.link_viewer.delay = sc.link_viewer2.delay = CAMRTC_MS(10);
+    world *w = world_new(&sc);
+    CHECK(w && w->master && w->viewer && w->master2 && w->viewer2);
+    if (!w || !w->master || !w->viewer || !w->master2 || !w->viewer2) {
+        world_free(w);
+        return;
+    }
+    run_join(w, 40, 80);
+    CHECK_EQ_INT(w->viewer2->state, CAMRTC_PC_CONNECTED);
+    camrtc_pc_stats m2;
+    camrtc_pc_get_stats(w->master2->pc, &m2);
+    CHECK_EQ_INT(m2.join_packets_sent, 0);
+    CHECK_EQ_INT(w->master2->keyframe_wanted, 1);        /* as before: wait for a new IDR */
+    CHECK(m2.nals_dropped_wait_key > 0);
+    CHECK(w->rx2.first_sent >= 0 && w->aus[w->rx2.first_sent % N_AU].idr);
+    check_stream(w, &w->rx2, 80);
+    world_free(w);
+}
+
 int main(void)
 {
     return RUN_TESTS(clean_path_delivers_identical_frames, loss_is_recovered_by_nack,
                      pli_reaches_master_as_keyframe_request, fingerprint_mismatch_fails_without_media,
-                     garbage_is_counted_and_harmless, fanout_packetizes_once_and_a_lossy_viewer_delays_no_one);
+                     garbage_is_counted_and_harmless, fanout_packetizes_once_and_a_lossy_viewer_delays_no_one,
+                     a_viewer_joining_midstream_starts_from_the_held_idr,
+                     a_joining_viewer_asks_for_an_idr_when_the_held_one_is_too_old);
 }

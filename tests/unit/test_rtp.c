@@ -358,11 +358,36 @@ TEST(history_capacity_and_last_seq)
     camrtc_rtp_history_free(h);
 }
 
+TEST(history_peek_sees_old_packets_without_counting)
+{
+    camrtc_rtp_history_config cfg = {.max_age = CAMRTC_MS(500)};
+    camrtc_rtp_history *h = camrtc_rtp_history_new(&cfg);
+    CHECK(h);
+    if (!h)
+        return;
+    uint8_t pkt[10] = {1, 2, 3};
+    CHECK_EQ_INT(camrtc_rtp_history_put(h, CAMRTC_MS(100), 7, pkt, sizeof pkt), CAMRTC_OK);
+    const uint8_t *p = NULL;
+    size_t n = 0;
+    camrtc_time_us at = 0;
+    /* Too old for a NACK at 700 ms, still there to peek at, with its time. */
+    CHECK_EQ_INT(camrtc_rtp_history_get(h, CAMRTC_MS(700), 7, &p, &n), CAMRTC_ENOTFOUND);
+    CHECK_EQ_INT(camrtc_rtp_history_peek(h, 7, &p, &n, &at), CAMRTC_OK);
+    CHECK_EQ_INT(n, sizeof pkt);
+    CHECK_EQ_INT(at, CAMRTC_MS(100));
+    CHECK(p && p[2] == 3);
+    CHECK_EQ_INT(camrtc_rtp_history_peek(h, 8, NULL, NULL, NULL), CAMRTC_ENOTFOUND);
+    CHECK_EQ_INT(camrtc_rtp_history_peek(NULL, 7, NULL, NULL, NULL), CAMRTC_ENOTFOUND);
+    CHECK_EQ_INT(camrtc_rtp_history_get_stats(h)->lookups, 1);   /* only the get */
+    camrtc_rtp_history_free(h);
+}
+
 int main(void)
 {
     return RUN_TESTS(rtp_parse_full_header, rtp_write_matches_sample_header, rtp_roundtrip_two_byte_form,
                      rtp_roundtrip_plain_and_rewrite, rtp_write_rejects_bad_fields, rtp_malformed_rejected,
                      rtp_too_many_extensions, rtp_seq_newer_wraps, history_lookup_and_wrap, history_evicts_by_age,
                      history_evicts_by_bytes_and_count, history_sized_from_bitrate, history_restart_on_jump,
-                     history_entries_grow_while_wrapped, history_capacity_and_last_seq);
+                     history_entries_grow_while_wrapped, history_capacity_and_last_seq,
+                     history_peek_sees_old_packets_without_counting);
 }
