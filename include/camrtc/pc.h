@@ -268,6 +268,10 @@ int camrtc_pc_packetize(camrtc_pc_packets *l, const camrtc_nal *nal);
  * shared history. */
 int camrtc_pc_packets_store(camrtc_pc_packets *l, camrtc_time_us now);
 
+/* The stream starts over (the encoder switched profile): forget the held IDR, so that no pc
+ * joins from pictures made before; the next IDR access unit is held again. */
+void camrtc_pc_packets_forget_keyframe(camrtc_pc_packets *l);
+
 /* Send a packet list on this pc: header with our SSRC, sequence, payload type and
  * timestamp offset; history; SRTP; ICE. Drops (and counts) while not connected or until
  * a keyframe starts. The first send of a list with a shared history stores its packets

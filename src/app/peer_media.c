@@ -812,6 +812,7 @@ static bool plan_video(peer_media *m, const char *from, const char *sdp, camrtc_
         CAMRTC_LOGI(m->log, MOD, "viewer %s: switching the encoder from %s to %s (no other viewer)", from,
                     camrtc_sdp_h264_profile_name(m->profile), camrtc_sdp_h264_profile_name(plan->encode));
         m->profile = plan->encode;
+        camrtc_pc_packets_forget_keyframe(&m->pkts);   /* join from the new profile's IDR */
     }
     return true;
 }

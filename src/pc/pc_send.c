@@ -154,6 +154,12 @@ static void shared_store(const camrtc_pc_packets *l, camrtc_time_us now, uint8_t
     }
 }
 
+void camrtc_pc_packets_forget_keyframe(camrtc_pc_packets *l)
+{
+    if (l)
+        l->have_key = false;
+}
+
 int camrtc_pc_packets_store(camrtc_pc_packets *l, camrtc_time_us now)
 {
     uint8_t buf[PC_PKT_MAX];

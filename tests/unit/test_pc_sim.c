@@ -675,11 +675,42 @@ TEST(a_joining_viewer_asks_for_an_idr_when_the_held_one_is_too_old)
     world_free(w);
 }
 
+/* After camrtc_pc_packets_forget_keyframe (the master's encoder switched profile) no
+ * IDR made before is held: a viewer joining then starts from an IDR made after it. */
+TEST(forget_keyframe_drops_the_held_idr)
+{
+    scen sc = {.seed = 23, .fanout = true, .join = true};
+    sc.link_master.delay = sc.link_viewer.delay = sc.link_viewer2.delay = CAMRTC_MS(10);
+    world *w = world_new(&sc);
+    CHECK(w && w->master && w->viewer && w->master2 && w->viewer2);
+    if (!w || !w->master || !w->viewer || !w->master2 || !w->viewer2) {
+        world_free(w);
+        return;
+    }
+    w->offer_at = sim_now(w->s);
+    w->stop_at_frame = 80;
+    CHECK_EQ_INT(sim_pc_offer(w->viewer), CAMRTC_OK);
+    w->timer = sim_timer_set(w->s, sim_now(w->s), send_frame, w);
+    sim_run_for(w->s, 40 * FRAME_US + FRAME_US / 2);
+    CHECK(w->shared.have_key);                      /* the first viewer's IDR */
+    camrtc_pc_packets_forget_keyframe(&w->shared);
+    CHECK(!w->shared.have_key);
+    CHECK_EQ_INT(sim_pc_offer(w->viewer2), CAMRTC_OK);
+    sim_run_for(w->s, 40 * FRAME_US + CAMRTC_SEC(2));
+    CHECK_EQ_INT(w->viewer2->state, CAMRTC_PC_CONNECTED);
+    uint64_t k0 = 80 - (uint64_t)w->rx2.n;            /* the frame viewer2 started from */
+    CHECK(w->rx2.n > 0 && k0 > 40 && w->aus[k0 % N_AU].idr);
+    for (size_t i = 0; i < w->rx2.n; i++)
+        CHECK(w->rx2.frames[i].complete && w->rx2.frames[i].decodable);
+    world_free(w);
+}
+
 int main(void)
 {
     return RUN_TESTS(clean_path_delivers_identical_frames, loss_is_recovered_by_nack,
                      pli_reaches_master_as_keyframe_request, fingerprint_mismatch_fails_without_media,
                      garbage_is_counted_and_harmless, fanout_packetizes_once_and_a_lossy_viewer_delays_no_one,
                      a_viewer_joining_midstream_starts_from_the_held_idr,
-                     a_joining_viewer_asks_for_an_idr_when_the_held_one_is_too_old);
+                     a_joining_viewer_asks_for_an_idr_when_the_held_one_is_too_old,
+                     forget_keyframe_drops_the_held_idr);
 }
