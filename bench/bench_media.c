@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <uv.h>
@@ -73,6 +74,19 @@
 static uint64_t cpu_us(void)
 {
     return bench_clock_ns(CLOCK_PROCESS_CPUTIME_ID) / 1000u;
+}
+
+/* Kernel work the CPU time hides the cause of: page faults and context switches of the
+ * whole process (every thread) so far. */
+typedef struct kernel_counts {
+    long faults, switches;
+} kernel_counts;
+
+static kernel_counts kernel_now(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (kernel_counts){ru.ru_minflt + ru.ru_majflt, ru.ru_nvcsw + ru.ru_nivcsw};
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -113,6 +127,7 @@ typedef struct run {
     double encode_ms_mean;         /* time inside camrtc_encoder_encode, per frame */
     double cpu_ms_per_frame;       /* process CPU time (every thread) per frame */
     double loop_cpu_ms_per_frame;  /* of which the loop thread's (this thread's) */
+    double faults_per_frame, switches_per_frame;
     uv_timer_t timer;
 } run;
 
@@ -172,6 +187,7 @@ static uint64_t run_pipeline(run *r, const char *spec, uint64_t max_frames, bool
     /* From opening the source and x264 to closing them, as the raw side's window. */
     uint64_t t0 = camrtc_now_us(), c0 = cpu_us();
     uint64_t l0 = bench_clock_ns(CLOCK_THREAD_CPUTIME_ID);
+    kernel_counts k0 = kernel_now();
     int rc = camrtc_pipeline_new(&r->loop, &src, &enc, run_on_nal, r, &set, &r->p, err, sizeof(err));
     if (rc < 0)
         fprintf(stderr, "bench_media: %s: %s\n", spec, err);
@@ -188,6 +204,9 @@ static uint64_t run_pipeline(run *r, const char *spec, uint64_t max_frames, bool
         r->cpu_ms_per_frame = (double)(cpu_us() - c0) / 1000.0 / r->frames;
         r->loop_cpu_ms_per_frame =
             (double)(bench_clock_ns(CLOCK_THREAD_CPUTIME_ID) - l0) / 1e6 / r->frames;
+        kernel_counts k1 = kernel_now();
+        r->faults_per_frame = (double)(k1.faults - k0.faults) / r->frames;
+        r->switches_per_frame = (double)(k1.switches - k0.switches) / r->frames;
     }
     uv_close((uv_handle_t *)&r->timer, NULL);
     uv_run(&r->loop, UV_RUN_DEFAULT);
@@ -274,6 +293,7 @@ static bool bench_raw(const camrtc_frame *f, int n, uint64_t *lat, round_result 
     /* Opening and closing x264 count, as they do in the pipeline's run. */
     CALLGRIND_START_INSTRUMENTATION;
     uint64_t t0 = camrtc_now_us(), c0 = cpu_us();
+    kernel_counts k0 = kernel_now();
     x264_t *h = open_raw_x264();
     if (!h) {
         CALLGRIND_STOP_INSTRUMENTATION;
@@ -300,13 +320,16 @@ static bool bench_raw(const camrtc_frame *f, int n, uint64_t *lat, round_result 
     x264_encoder_close(h);
     double secs = (double)(camrtc_now_us() - t0) / 1e6;
     res->cpu_ms = (double)(cpu_us() - c0) / 1000.0 / n;
+    kernel_counts k1 = kernel_now();
     CALLGRIND_STOP_INSTRUMENTATION;
     res->fps = n / secs;
     res->lat_ms = res->enc_ms = mean_ms(lat, n);
     printf("{\"bench\":\"media\",\"what\":\"encode_raw_x264\",\"size\":\"%dx%d\",\"frames\":%d,"
            "\"bytes\":%zu,\"fps\":%.1f,\"cpu_ms_per_frame\":%.3f,\"ms_per_frame_mean\":%.3f,"
-           "\"ms_p50\":%.3f,\"ms_p95\":%.3f,\"loadavg\":%.2f}\n", W, H, n, bytes, res->fps,
-           res->cpu_ms, res->lat_ms, pct_ms(lat, n, 50), pct_ms(lat, n, 95), bench_loadavg());
+           "\"ms_p50\":%.3f,\"ms_p95\":%.3f,\"faults_per_frame\":%.1f,\"switches_per_frame\":%.1f,"
+           "\"loadavg\":%.2f}\n", W, H, n, bytes, res->fps, res->cpu_ms, res->lat_ms,
+           pct_ms(lat, n, 50), pct_ms(lat, n, 95), (double)(k1.faults - k0.faults) / n,
+           (double)(k1.switches - k0.switches) / n, bench_loadavg());
     return true;
 }
 
@@ -325,9 +348,10 @@ static bool bench_pipe(run *r, const char *spec, int n, round_result *res)
            "\"fps\":%.1f,\"cpu_ms_per_frame\":%.3f,\"loop_cpu_ms_per_frame\":%.3f,"
            "\"encode_ms_mean\":%.3f,"
            "\"capture_to_last_nal_ms_mean\":%.3f,\"ms_p50\":%.3f,\"ms_p95\":%.3f,"
-           "\"loadavg\":%.2f}\n",
+           "\"faults_per_frame\":%.1f,\"switches_per_frame\":%.1f,\"loadavg\":%.2f}\n",
            W, H, r->frames, res->fps, res->cpu_ms, r->loop_cpu_ms_per_frame, res->enc_ms, res->lat_ms,
-           pct_ms(r->last_us, r->frames, 50), pct_ms(r->last_us, r->frames, 95), bench_loadavg());
+           pct_ms(r->last_us, r->frames, 50), pct_ms(r->last_us, r->frames, 95),
+           r->faults_per_frame, r->switches_per_frame, bench_loadavg());
     return true;
 }
 
