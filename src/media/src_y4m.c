@@ -199,7 +199,8 @@ int y4m_scan(const uint8_t *buf, size_t len, y4m_info *info, char *err, size_t e
  * and fails cleanly (CAMRTC_EIO) once it has shrunk. What that cannot cover is a file
  * cut during the one frame time between the check and the encoder reading the planes;
  * a file being streamed is not expected to be rewritten in place (write a new file and
- * rename it over the old one: the mapping keeps the old one). */
+ * rename it over the old one: the mapping keeps the old one). A file that grows is read
+ * as it was when opened. */
 
 typedef struct y4m_src {
     camrtc_source base;
@@ -286,9 +287,10 @@ static int map_next(y4m_src *y, char *err, size_t errsz)
     y->planes = y->map + off;
     y->pos = off + y->info.frame_bytes;
     y->frames_this_pass++;
-    /* Read ahead the next frame while this one is encoded (the next FRAME line is a few
-     * bytes; Y4M_MAX_LINE covers the longest we accept). */
-    map_prefetch(y, y->pos, y->info.frame_bytes + Y4M_MAX_LINE + 1);
+    /* Read ahead the next frame (the first again at the end) while this one is encoded;
+     * Y4M_MAX_LINE covers the longest FRAME line we accept. */
+    size_t next = y->pos < y->map_len ? y->pos : (size_t)y->data_start;
+    map_prefetch(y, next, y->info.frame_bytes + Y4M_MAX_LINE + 1);
     return CAMRTC_OK;
 }
 
