@@ -17,7 +17,10 @@
  *   encode_pipeline   the same N frames from a Y4M file through the whole pipeline,
  *                     unpaced: read, encoder thread, output ring, uv_async, on_nal.
  *                     Latency per frame is capture (read) → last NAL on the loop.
- *                     The two alternate for R rounds (default 5), one line each.
+ *                     The two alternate for R rounds (default 5), one line each. Both
+ *                     time from opening x264 (and the source) to closing it, and give
+ *                     process CPU, page faults and context switches per frame; the
+ *                     pipeline also the loop thread's own CPU (its wake-ups per NAL).
  *   pipeline_vs_raw   the ratios (goal: <= 1.1), from the medians and from the best
  *                     round of each side, and the median of the per-round ratios.
  *   slice_latency     720p at 30 fps, 2500 kbit/s, 1 x264 thread, paced testsrc (its
