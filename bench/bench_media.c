@@ -1,6 +1,11 @@
 /* The media side's costs, one JSON object per line:
  *
- *   bench_media [--frames N] [--seconds S]
+ *   bench_media [--frames N] [--rounds R] [--seconds S] [--only PHASE]
+ *
+ *   --only all (default) runs every phase below; --only encode the raw/pipeline
+ *   comparison alone; --only raw and --only pipeline one run of one side (no JSON for
+ *   the other phases), with callgrind's instrumentation on only around that run: this
+ *   is how bench/media_instr.py counts the instructions of each side.
  *
  *   rss_720p30        VmRSS of the process before and while a 720p30 testsrc pipeline
  *                     runs (capture → x264 → loop), measured first so the later phases'
@@ -8,11 +13,16 @@
  *   encode_raw_x264   x264_encoder_encode called directly, same settings as
  *                     camrtc_encoder (ultrafast, zerolatency, constrained baseline,
  *                     2500 kbit/s, one-frame VBV, 1100-byte slices, 1 thread), on N
- *                     pre-made 720p I420 test-pattern frames.
+ *                     pre-made 720p I420 test-pattern frames (default 300).
  *   encode_pipeline   the same N frames from a Y4M file through the whole pipeline,
  *                     unpaced: read, encoder thread, output ring, uv_async, on_nal.
  *                     Latency per frame is capture (read) → last NAL on the loop.
- *   pipeline_vs_raw   the ratios (goal: <= 1.1).
+ *                     The two alternate for R rounds (default 5), one line each. Both
+ *                     time from opening x264 (and the source) to closing it, and give
+ *                     process CPU, page faults and context switches per frame; the
+ *                     pipeline also the loop thread's own CPU (its wake-ups per NAL).
+ *   pipeline_vs_raw   the ratios (goal: <= 1.1), from the medians and from the best
+ *                     round of each side, and the median of the per-round ratios.
  *   slice_latency     720p at 30 fps, 2500 kbit/s, 1 x264 thread, paced testsrc (its
  *                     moving texture costs about 9 slices a picture): capture → first
  *                     NAL on the loop and capture → last NAL, p50/p90 (the gain of
@@ -25,9 +35,11 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <uv.h>
@@ -41,17 +53,43 @@
 
 #include "bench_util.h"
 
+/* callgrind counts only what runs between START and STOP (bench/media_instr.py runs
+ * valgrind with --instr-atstart=no); outside valgrind the macros do nothing. */
+#if defined(__has_include)
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>
+#endif
+#endif
+#ifndef CALLGRIND_START_INSTRUMENTATION
+#define CALLGRIND_START_INSTRUMENTATION
+#define CALLGRIND_STOP_INSTRUMENTATION
+#endif
+
 #define W 1280
 #define H 720
 #define FPS 30
 #define KBPS 2500
 #define MAX_FRAMES 1000
+#define MAX_ROUNDS 15
 
 /* CPU time of the whole process (all threads) in us: unlike wall time, it does not
  * grow when other processes take the cores. */
 static uint64_t cpu_us(void)
 {
     return bench_clock_ns(CLOCK_PROCESS_CPUTIME_ID) / 1000u;
+}
+
+/* Kernel work the CPU time hides the cause of: page faults and context switches of the
+ * whole process (every thread) so far. */
+typedef struct kernel_counts {
+    long faults, switches;
+} kernel_counts;
+
+static kernel_counts kernel_now(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (kernel_counts){ru.ru_minflt + ru.ru_majflt, ru.ru_nvcsw + ru.ru_nivcsw};
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -91,6 +129,8 @@ typedef struct run {
     long rss_max;
     double encode_ms_mean;         /* time inside camrtc_encoder_encode, per frame */
     double cpu_ms_per_frame;       /* process CPU time (every thread) per frame */
+    double loop_cpu_ms_per_frame;  /* of which the loop thread's (this thread's) */
+    double faults_per_frame, switches_per_frame;
     uv_timer_t timer;
 } run;
 
@@ -131,33 +171,46 @@ static void run_on_timer(uv_timer_t *t)
         r->rss_max = kb;
 }
 
-/* Run a pipeline until max_frames; returns wall time in us, or 0 on failure. */
+/* Run a pipeline until max_frames; returns wall time in us, or 0 on failure. Paced runs
+ * sample the RSS every 200 ms; unpaced ones (the timed comparison with raw x264) run
+ * nothing of ours beside the pipeline. */
 static uint64_t run_pipeline(run *r, const char *spec, uint64_t max_frames, bool unpaced)
 {
     memset(r, 0, sizeof(*r));
     uv_loop_init(&r->loop);
     uv_timer_init(&r->loop, &r->timer);
     r->timer.data = r;
-    uv_timer_start(&r->timer, run_on_timer, 200, 200);
+    if (!unpaced)
+        uv_timer_start(&r->timer, run_on_timer, 200, 200);
     camrtc_source_config src = {.spec = spec, .width = W, .height = H, .fps = FPS};
     camrtc_encoder_config enc = {.bitrate_kbps = KBPS};
     camrtc_pipeline_settings set = {.on_end = run_on_end, .max_frames = max_frames,
                                     .unpaced = unpaced};
     char err[200];
-    uint64_t t0 = camrtc_now_us(), t1 = t0, c0 = cpu_us();
+    /* From opening the source and x264 to closing them, as the raw side's window. */
+    uint64_t t0 = camrtc_now_us(), c0 = cpu_us();
+    uint64_t l0 = bench_clock_ns(CLOCK_THREAD_CPUTIME_ID);
+    kernel_counts k0 = kernel_now();
     int rc = camrtc_pipeline_new(&r->loop, &src, &enc, run_on_nal, r, &set, &r->p, err, sizeof(err));
     if (rc < 0)
         fprintf(stderr, "bench_media: %s: %s\n", spec, err);
     else {
         uv_run(&r->loop, UV_RUN_DEFAULT);
-        t1 = camrtc_now_us();
         camrtc_pipeline_stats st;
         camrtc_pipeline_get_stats(r->p, &st);
-        r->cpu_ms_per_frame = r->frames ? (double)(cpu_us() - c0) / 1000.0 / r->frames : 0;
         r->encode_ms_mean = st.frames_encoded ?
             (double)st.encode_us_total / 1000.0 / (double)st.frames_encoded : 0;
     }
     camrtc_pipeline_free(r->p);
+    uint64_t t1 = camrtc_now_us();
+    if (r->frames) {
+        r->cpu_ms_per_frame = (double)(cpu_us() - c0) / 1000.0 / r->frames;
+        r->loop_cpu_ms_per_frame =
+            (double)(bench_clock_ns(CLOCK_THREAD_CPUTIME_ID) - l0) / 1e6 / r->frames;
+        kernel_counts k1 = kernel_now();
+        r->faults_per_frame = (double)(k1.faults - k0.faults) / r->frames;
+        r->switches_per_frame = (double)(k1.switches - k0.switches) / r->frames;
+    }
     uv_close((uv_handle_t *)&r->timer, NULL);
     uv_run(&r->loop, UV_RUN_DEFAULT);
     uv_loop_close(&r->loop);
@@ -231,12 +284,24 @@ static x264_t *open_raw_x264(void)
     return x264_encoder_open(&p);
 }
 
-static double bench_raw(const camrtc_frame *f, int n, uint64_t *lat, double *cpu_ms)
+/* One round of one side: frames/s (wall), process CPU ms per frame (all threads),
+ * latency ms per frame (raw: inside x264_encoder_encode; pipeline: capture → last NAL
+ * on the loop) and, for the pipeline, ms per frame inside camrtc_encoder_encode. */
+typedef struct round_result {
+    double fps, cpu_ms, lat_ms, enc_ms;
+} round_result;
+
+static bool bench_raw(const camrtc_frame *f, int n, uint64_t *lat, round_result *res)
 {
-    x264_t *h = open_raw_x264();
-    if (!h)
-        return 0;
+    /* Opening and closing x264 count, as they do in the pipeline's run. */
+    CALLGRIND_START_INSTRUMENTATION;
     uint64_t t0 = camrtc_now_us(), c0 = cpu_us();
+    kernel_counts k0 = kernel_now();
+    x264_t *h = open_raw_x264();
+    if (!h) {
+        CALLGRIND_STOP_INSTRUMENTATION;
+        return false;
+    }
     size_t bytes = 0;
     for (int i = 0; i < n; i++) {
         x264_picture_t pic, out;
@@ -255,80 +320,164 @@ static double bench_raw(const camrtc_frame *f, int n, uint64_t *lat, double *cpu
         lat[i] = camrtc_now_us() - s;
         bytes += sz > 0 ? (size_t)sz : 0;
     }
-    double secs = (double)(camrtc_now_us() - t0) / 1e6;
-    *cpu_ms = (double)(cpu_us() - c0) / 1000.0 / n;
     x264_encoder_close(h);
-    double fps = n / secs;
-    double m = mean_ms(lat, n);
+    double secs = (double)(camrtc_now_us() - t0) / 1e6;
+    res->cpu_ms = (double)(cpu_us() - c0) / 1000.0 / n;
+    kernel_counts k1 = kernel_now();
+    CALLGRIND_STOP_INSTRUMENTATION;
+    res->fps = n / secs;
+    res->lat_ms = res->enc_ms = mean_ms(lat, n);
     printf("{\"bench\":\"media\",\"what\":\"encode_raw_x264\",\"size\":\"%dx%d\",\"frames\":%d,"
            "\"bytes\":%zu,\"fps\":%.1f,\"cpu_ms_per_frame\":%.3f,\"ms_per_frame_mean\":%.3f,"
-           "\"ms_p50\":%.3f,\"ms_p95\":%.3f,\"loadavg\":%.2f}\n", W, H, n, bytes, fps, *cpu_ms,
-           m, pct_ms(lat, n, 50), pct_ms(lat, n, 95), bench_loadavg());
-    return fps;
+           "\"ms_p50\":%.3f,\"ms_p95\":%.3f,\"faults_per_frame\":%.1f,\"switches_per_frame\":%.1f,"
+           "\"loadavg\":%.2f}\n", W, H, n, bytes, res->fps, res->cpu_ms, res->lat_ms,
+           pct_ms(lat, n, 50), pct_ms(lat, n, 95), (double)(k1.faults - k0.faults) / n,
+           (double)(k1.switches - k0.switches) / n, bench_loadavg());
+    return true;
 }
 
-static void bench_encode(int n)
+static bool bench_pipe(run *r, const char *spec, int n, round_result *res)
+{
+    CALLGRIND_START_INSTRUMENTATION;
+    uint64_t us = run_pipeline(r, spec, (uint64_t)n, true);
+    CALLGRIND_STOP_INSTRUMENTATION;
+    if (!us || r->frames != n) {
+        fprintf(stderr, "bench_media: the pipeline delivered %d of %d frames\n", r->frames, n);
+        return false;
+    }
+    *res = (round_result){.fps = r->frames / ((double)us / 1e6), .cpu_ms = r->cpu_ms_per_frame,
+                          .lat_ms = mean_ms(r->last_us, r->frames), .enc_ms = r->encode_ms_mean};
+    printf("{\"bench\":\"media\",\"what\":\"encode_pipeline\",\"size\":\"%dx%d\",\"frames\":%d,"
+           "\"fps\":%.1f,\"cpu_ms_per_frame\":%.3f,\"loop_cpu_ms_per_frame\":%.3f,"
+           "\"encode_ms_mean\":%.3f,"
+           "\"capture_to_last_nal_ms_mean\":%.3f,\"ms_p50\":%.3f,\"ms_p95\":%.3f,"
+           "\"faults_per_frame\":%.1f,\"switches_per_frame\":%.1f,\"loadavg\":%.2f}\n",
+           W, H, r->frames, res->fps, res->cpu_ms, r->loop_cpu_ms_per_frame, res->enc_ms, res->lat_ms,
+           pct_ms(r->last_us, r->frames, 50), pct_ms(r->last_us, r->frames, 95),
+           r->faults_per_frame, r->switches_per_frame, bench_loadavg());
+    return true;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Median of v[0..n) (sorts v). */
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof(*v), cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* One metric over the rounds: pipeline over raw from the medians, from the best round of
+ * each side (the highest fps, the lowest cost), and the median of the per-round ratios
+ * (a raw round and the pipeline round right after it share the machine's load). hi:
+ * higher is better (fps), so the ratio is raw over pipeline, and best is the highest. */
+typedef struct ratio3 {
+    double of_medians, of_bests, paired_median;
+} ratio3;
+
+static ratio3 ratios(const round_result *raw, const round_result *pipe, int rounds,
+                     size_t field, bool hi)
+{
+    double a[MAX_ROUNDS], b[MAX_ROUNDS], q[MAX_ROUNDS];
+    for (int i = 0; i < rounds; i++) {
+        a[i] = *(const double *)((const char *)&raw[i] + field);
+        b[i] = *(const double *)((const char *)&pipe[i] + field);
+        q[i] = hi ? a[i] / b[i] : b[i] / a[i];
+    }
+    double ma = median(a, rounds), mb = median(b, rounds);  /* sorted now */
+    double ba = hi ? a[rounds - 1] : a[0], bb = hi ? b[rounds - 1] : b[0];
+    return (ratio3){.of_medians = hi ? ma / mb : mb / ma, .of_bests = hi ? ba / bb : bb / ba,
+                    .paired_median = median(q, rounds)};
+}
+
+static void print_ratio(const char *name, ratio3 q, bool last)
+{
+    printf("\"%s\":%.3f,\"%s_best\":%.3f,\"%s_paired\":%.3f%s", name, q.of_medians, name,
+           q.of_bests, name, q.paired_median, last ? "" : ",");
+}
+
+/* The same n test-pattern frames in memory and in a Y4M file. Returns the file's path
+ * in path (unlinked by the caller), or false. */
+static bool prepare_frames(camrtc_frame *f, int n, char *path, bool need_file)
+{
+    if (!need_file)
+        return make_frames(f, n) == 0;
+    int fd = mkstemp(path);
+    if (fd < 0)
+        return false;
+    close(fd);
+    if (make_frames(f, n) < 0 || write_y4m(path, f, n) < 0) {
+        unlink(path);
+        return false;
+    }
+    return true;
+}
+
+static void bench_encode(int n, int rounds)
 {
     camrtc_frame *f = calloc((size_t)n, sizeof(*f));
     uint64_t *lat = calloc((size_t)n, sizeof(*lat));
-    char path[] = "/tmp/bench_media_XXXXXX";
-    int fd = mkstemp(path);
-    if (fd >= 0)
-        close(fd);
-    if (fd < 0 || make_frames(f, n) < 0 || write_y4m(path, f, n) < 0) {
+    run *r = calloc(1, sizeof(*r));
+    char path[] = "/tmp/bench_media_XXXXXX", spec[64];
+    round_result raw[MAX_ROUNDS], pipe[MAX_ROUNDS];
+    if (!f || !lat || !r || !prepare_frames(f, n, path, true)) {
         fprintf(stderr, "bench_media: cannot prepare the frames\n");
         goto out;
     }
-    /* Alternate the two twice; the better round of each counts (shared machine). */
-    double raw_fps = 0, pipe_fps = 0, raw_ms = 1e9, pipe_ms = 1e9, pipe_enc_ms = 0;
-    double raw_cpu = 1e9, pipe_cpu = 1e9;
-    run *r = calloc(1, sizeof(*r));
-    char spec[64];
     snprintf(spec, sizeof(spec), "y4m:%s", path);
-    for (int round = 0; round < 3; round++) {
-        double cpu;
-        double fps = bench_raw(f, n, lat, &cpu);
-        if (cpu < raw_cpu)
-            raw_cpu = cpu;
-        if (fps > raw_fps) {
-            raw_fps = fps;
-            raw_ms = 1000.0 / fps;
-        }
-        uint64_t us = run_pipeline(r, spec, (uint64_t)n, true);
-        double pfps = us ? r->frames / ((double)us / 1e6) : 0;
-        double m = mean_ms(r->last_us, r->frames);
-        printf("{\"bench\":\"media\",\"what\":\"encode_pipeline\",\"size\":\"%dx%d\",\"frames\":%d,"
-               "\"fps\":%.1f,\"cpu_ms_per_frame\":%.3f,\"encode_ms_mean\":%.3f,"
-               "\"capture_to_last_nal_ms_mean\":%.3f,\"ms_p50\":%.3f,\"ms_p95\":%.3f,"
-               "\"loadavg\":%.2f}\n",
-               W, H, r->frames, pfps, r->cpu_ms_per_frame, r->encode_ms_mean, m, pct_ms(r->last_us, r->frames, 50),
-               pct_ms(r->last_us, r->frames, 95), bench_loadavg());
-        if (r->cpu_ms_per_frame > 0 && r->cpu_ms_per_frame < pipe_cpu)
-            pipe_cpu = r->cpu_ms_per_frame;
-        if (pfps > pipe_fps) {
-            pipe_fps = pfps;
-            pipe_ms = m;
-            pipe_enc_ms = r->encode_ms_mean;
-        }
-    }
-    free(r);
-    /* cpu: process CPU time per frame, pipeline over raw (all threads: source read, copies,
-     * hand-off, loop; robust on a loaded machine). throughput: frames/s of raw x264 over
-     * the pipeline's. encode: time per picture
-     * inside the pipeline's encoder (wrapper, slice callback, copy into the ring) over
-     * raw x264's. latency: capture → last NAL on the loop over raw x264's time per
-     * picture (includes the source read and the thread hand-off to the loop). */
-    printf("{\"bench\":\"media\",\"what\":\"pipeline_vs_raw\",\"cpu_ratio\":%.3f,\"throughput_ratio\":%.3f,"
-           "\"encode_ratio\":%.3f,\"latency_ratio\":%.3f,\"goal\":1.1,\"loadavg\":%.2f}\n",
-           pipe_cpu / raw_cpu, pipe_fps > 0 ? raw_fps / pipe_fps : 0,
-           raw_ms > 0 ? pipe_enc_ms / raw_ms : 0,
-           raw_ms > 0 ? pipe_ms / raw_ms : 0, bench_loadavg());
+    /* Alternate the two (shared machine: load comes and goes). */
+    bool ok = true;
+    for (int i = 0; i < rounds && ok; i++)
+        ok = bench_raw(f, n, lat, &raw[i]) && bench_pipe(r, spec, n, &pipe[i]);
     unlink(path);
+    if (!ok)
+        goto out;
+    /* cpu: process CPU time per frame, pipeline over raw (all threads: source read, hand-off,
+     * loop; the least sensitive to other processes). throughput: frames/s of raw x264 over
+     * the pipeline's. encode: time per picture inside the pipeline's encoder (wrapper, slice
+     * callback, ring) over raw x264's. latency: capture → last NAL on the loop over raw
+     * x264's time per picture (adds the hand-off to the loop thread). */
+    printf("{\"bench\":\"media\",\"what\":\"pipeline_vs_raw\",\"frames\":%d,\"rounds\":%d,", n,
+           rounds);
+    print_ratio("cpu_ratio", ratios(raw, pipe, rounds, offsetof(round_result, cpu_ms), false), false);
+    print_ratio("throughput_ratio", ratios(raw, pipe, rounds, offsetof(round_result, fps), true), false);
+    print_ratio("encode_ratio", ratios(raw, pipe, rounds, offsetof(round_result, enc_ms), false), false);
+    print_ratio("latency_ratio", ratios(raw, pipe, rounds, offsetof(round_result, lat_ms), false), true);
+    printf(",\"goal\":1.1,\"loadavg\":%.2f}\n", bench_loadavg());
 out:
-    for (int i = 0; i < n; i++)
+    for (int i = 0; f && i < n; i++)
         camrtc_frame_free(&f[i]);
     free(f);
     free(lat);
+    free(r);
+}
+
+/* One run of one side, for callgrind (see the top of the file). */
+static int bench_one(int n, bool pipeline)
+{
+    camrtc_frame *f = calloc((size_t)n, sizeof(*f));
+    uint64_t *lat = calloc((size_t)n, sizeof(*lat));
+    run *r = calloc(1, sizeof(*r));
+    char path[] = "/tmp/bench_media_XXXXXX", spec[64];
+    round_result res;
+    bool ok = f && lat && r && prepare_frames(f, n, path, pipeline);
+    if (ok && pipeline) {
+        snprintf(spec, sizeof(spec), "y4m:%s", path);
+        ok = bench_pipe(r, spec, n, &res);
+        unlink(path);
+    } else if (ok) {
+        ok = bench_raw(f, n, lat, &res);
+    }
+    for (int i = 0; f && i < n; i++)
+        camrtc_frame_free(&f[i]);
+    free(f);
+    free(lat);
+    free(r);
+    return ok ? 0 : 1;
 }
 
 static void print_slices(const char *content, run *r)
@@ -460,29 +609,52 @@ static void bench_convert_one(camrtc_pixfmt fmt, const char *name)
     free(mem);
 }
 
+static void usage(void)
+{
+    fprintf(stderr, "usage: bench_media [--frames 1..%d] [--rounds 1..%d] [--seconds 1..%d]\n"
+                    "                   [--only all|encode|raw|pipeline]\n",
+            MAX_FRAMES, MAX_ROUNDS, MAX_FRAMES / FPS);
+}
+
 int main(int argc, char **argv)
 {
-    int frames = 60, seconds = 3;
-    static const struct option longs[] = {
-        {"frames", 1, 0, 'n'}, {"seconds", 1, 0, 's'}, {0, 0, 0, 0}};
+    int frames = 300, rounds = 5, seconds = 3;
+    const char *only = "all";
+    static const struct option longs[] = {{"frames", 1, 0, 'n'}, {"rounds", 1, 0, 'r'},
+                                          {"seconds", 1, 0, 's'}, {"only", 1, 0, 'o'},
+                                          {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
         if (c == 'n')
             frames = atoi(optarg);
+        else if (c == 'r')
+            rounds = atoi(optarg);
         else if (c == 's')
             seconds = atoi(optarg);
+        else if (c == 'o')
+            only = optarg;
         else {
-            fprintf(stderr, "usage: bench_media [--frames N] [--seconds S]\n");
+            usage();
             return 2;
         }
     }
-    if (frames < 1 || frames > MAX_FRAMES || seconds < 1 || seconds * FPS > MAX_FRAMES) {
-        fprintf(stderr, "bench_media: --frames 1..%d, --seconds 1..%d\n", MAX_FRAMES,
-                MAX_FRAMES / FPS);
+    if (frames < 1 || frames > MAX_FRAMES || rounds < 1 || rounds > MAX_ROUNDS || seconds < 1 ||
+        seconds * FPS > MAX_FRAMES || optind != argc) {
+        usage();
+        return 2;
+    }
+    if (strcmp(only, "raw") == 0 || strcmp(only, "pipeline") == 0)
+        return bench_one(frames, only[0] == 'p');
+    if (strcmp(only, "encode") == 0) {
+        bench_encode(frames, rounds);
+        return 0;
+    }
+    if (strcmp(only, "all") != 0) {
+        usage();
         return 2;
     }
     bench_rss(seconds);
-    bench_encode(frames);
+    bench_encode(frames, rounds);
     bench_slices(seconds);
     bench_ring();
     bench_convert_one(CAMRTC_PIX_YUYV, "YUYV");

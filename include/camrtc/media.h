@@ -120,12 +120,15 @@ void camrtc_source_close(camrtc_source *s);
 const camrtc_source_info *camrtc_source_get_info(const camrtc_source *s);
 
 /* Raw sources: the next frame (blocking for V4L2; immediately for paced sources, which
- * the caller paces). The frame stays valid until the next call. CAMRTC_ECLOSED at end
- * of a non-looping input, CAMRTC_EIO / CAMRTC_EPROTO with a message in err.
+ * the caller paces). The frame stays valid until the next call, and its planes are
+ * read-only (y4m hands out pointers into a read-only mapping of the file). CAMRTC_ECLOSED
+ * at end of a non-looping input, CAMRTC_EIO / CAMRTC_EPROTO with a message in err.
  * Every raw source stamps out->capture_us itself with camrtc_now_us(): at the read for
  * testsrc and y4m (so pace the reads), at dequeue for V4L2; frame_id counts from 0 and
  * keeps counting across loops of a file. The file sources (y4m, h264dir, h264) loop
- * forever, so they never return CAMRTC_ECLOSED. V4L2 waits at most 2 s for a frame
+ * forever, so they never return CAMRTC_ECLOSED, except y4m from a pipe or FIFO
+ * ("y4m:/dev/stdin"), which cannot be rewound: it plays once, then CAMRTC_ECLOSED. A y4m
+ * file that shrinks while open gives CAMRTC_EIO. V4L2 waits at most 2 s for a frame
  * (CAMRTC_ETIMEDOUT), and drops and counts frames the driver marks broken.
  * Raw frames are I420 (testsrc, y4m) or the camera's YUYV / NV12 / I420 / MJPEG (V4L2):
  * use camrtc_convert_to_i420_scratch to bring them to the encoder's size. MJPEG

@@ -502,6 +502,78 @@ TEST(pre_encoded_stream_is_paced_and_split_into_nals)
     ctx_done(&c);
 }
 
+/* n frames of a 64x48 y4m (frame k: luma k * 20, grey chroma) into fd. */
+static bool write_y4m_frames(int fd, int n)
+{
+    static const char hdr[] = "YUV4MPEG2 W64 H48 F30:1 C420jpeg\n";
+    uint8_t planes[64 * 48 * 3 / 2];
+    bool ok = write(fd, hdr, sizeof(hdr) - 1) == (ssize_t)(sizeof(hdr) - 1);
+    for (int k = 0; k < n && ok; k++) {
+        memset(planes, k * 20, 64 * 48);
+        memset(planes + 64 * 48, 128, 64 * 48 / 2);
+        ok = write(fd, "FRAME\n", 6) == 6 &&
+             write(fd, planes, sizeof(planes)) == (ssize_t)sizeof(planes);
+    }
+    return ok;
+}
+
+/* A mapped y4m file: its frames go to x264 straight from the read-only mapping (at
+ * unaligned addresses), and the file loops with frame ids still counting. */
+TEST(y4m_file_loops_through_the_encoder)
+{
+    char path[] = "/tmp/camrtc_test_pipeline_XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    bool wrote = write_y4m_frames(fd, 3);
+    close(fd);
+    char spec[64];
+    snprintf(spec, sizeof(spec), "y4m:%s", path);
+    ctx c;
+    ctx_init(&c);
+    camrtc_pipeline_settings set = {.max_frames = 7, .unpaced = true};
+    int r = start(&c, spec, 0, 0, 0, &set);
+    unlink(path);
+    CHECK(wrote);
+    CHECK_EQ_INT(r, CAMRTC_OK);
+    uv_run(&c.loop, UV_RUN_DEFAULT);
+    CHECK(!c.timed_out);
+    CHECK(c.ended);
+    CHECK_EQ_INT(c.end_status, CAMRTC_OK);
+    CHECK_EQ_INT(check_frames(&c, true), -1);
+    CHECK(c.n > 0 && c.s[c.n - 1].last);
+    CHECK_EQ_INT(c.s[c.n - 1].frame_id, 6);
+    ctx_done(&c);
+}
+
+/* y4m from a pipe plays once: the source's CAMRTC_ECLOSED ends the pipeline cleanly. */
+TEST(y4m_pipe_ends_the_pipeline_after_its_frames)
+{
+    int fds[2];
+    CHECK_EQ_INT(pipe(fds), 0);
+    bool wrote = write_y4m_frames(fds[1], 5);   /* 23 kB: within the pipe's buffer */
+    close(fds[1]);
+    char spec[64];
+    snprintf(spec, sizeof(spec), "y4m:/dev/fd/%d", fds[0]);
+    ctx c;
+    ctx_init(&c);
+    camrtc_pipeline_settings set = {.unpaced = true};
+    int r = start(&c, spec, 0, 0, 0, &set);
+    close(fds[0]);                              /* the source has its own descriptor */
+    CHECK(wrote);
+    CHECK_EQ_INT(r, CAMRTC_OK);
+    uv_run(&c.loop, UV_RUN_DEFAULT);
+    CHECK(!c.timed_out);
+    CHECK(c.ended);
+    CHECK_EQ_INT(c.end_status, CAMRTC_OK);
+    CHECK_EQ_INT(check_frames(&c, true), -1);
+    CHECK(c.n > 0 && c.s[c.n - 1].last);
+    CHECK_EQ_INT(c.s[c.n - 1].frame_id, 4);
+    camrtc_pipeline_stats st;
+    camrtc_pipeline_get_stats(c.p, &st);
+    CHECK_EQ_INT(st.frames_encoded, 5);
+    ctx_done(&c);
+}
+
 TEST(bad_source_or_size_is_a_clear_error)
 {
     uv_loop_t loop;
@@ -533,5 +605,7 @@ int main(void)
                      stop_midway_with_nals_still_held_frees_everything,
                      consumer_keeping_every_buffer_gets_no_more_and_it_is_counted,
                      pre_encoded_stream_is_paced_and_split_into_nals,
+                     y4m_file_loops_through_the_encoder,
+                     y4m_pipe_ends_the_pipeline_after_its_frames,
                      bad_source_or_size_is_a_clear_error);
 }

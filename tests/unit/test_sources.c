@@ -1,6 +1,7 @@
 /* The sources behind camrtc_source_open: testsrc, y4m:PATH (files written here, in a
  * temporary directory), h264dir:DIR and h264:FILE (committed samples), and the clear
  * errors for bad specs, sizes, headers, truncated and garbage files. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -156,19 +157,28 @@ TEST(absurd_config_is_refused_clearly)
 #define YH 16
 #define YFRAME (YW * YH * 3 / 2)
 
-/* A y4m file of header + n frames (frame k's bytes all k + 1), cut to keep bytes. */
-static const char *write_y4m(const char *name, const char *header, int n, size_t keep)
+/* The bytes of a y4m file of header + n frames (frame k's bytes all k + 1), in a static
+ * buffer; *len its length. */
+static const uint8_t *y4m_bytes(const char *header, int n, size_t *len)
 {
     static uint8_t buf[8192];
-    size_t len = strlen(header);
-    memcpy(buf, header, len);
+    *len = strlen(header);
+    memcpy(buf, header, *len);
     for (int k = 0; k < n; k++) {
         const char *fl = k == 1 ? "FRAME Ixyz\n" : "FRAME\n"; /* parameters are allowed */
-        memcpy(buf + len, fl, strlen(fl));
-        len += strlen(fl);
-        memset(buf + len, k + 1, YFRAME);
-        len += YFRAME;
+        memcpy(buf + *len, fl, strlen(fl));
+        *len += strlen(fl);
+        memset(buf + *len, k + 1, YFRAME);
+        *len += YFRAME;
     }
+    return buf;
+}
+
+/* That file, cut to keep bytes (0: whole). */
+static const char *write_y4m(const char *name, const char *header, int n, size_t keep)
+{
+    size_t len;
+    const uint8_t *buf = y4m_bytes(header, n, &len);
     return tmpfile_write(name, buf, keep && keep < len ? keep : len);
 }
 
@@ -204,6 +214,122 @@ TEST(y4m_reads_and_loops)
     camrtc_source_close(s);
     CHECK(info_ok);
     CHECK_EQ_INT(bad, 0);
+}
+
+/* A file is mapped, not copied: each frame's planes point into the file's bytes, so
+ * frame 1 starts exactly one FRAME line and one frame after frame 0, and the second pass
+ * hands out the same memory again. */
+TEST(y4m_frames_point_into_the_mapped_file)
+{
+    const char *p = write_y4m("mapped.y4m", "YUV4MPEG2 W32 H16\n", 3, 0);
+    char err[256];
+    camrtc_source *s = open_spec(spec_of("y4m", p), 0, 0, 0, err, sizeof err);
+    CHECK(s);
+    const uint8_t *y[4] = {0};
+    for (int i = 0; i < 4; i++) {
+        camrtc_frame f;
+        if (camrtc_source_read(s, &f, err, sizeof err) == 0)
+            y[i] = f.plane[0];
+    }
+    camrtc_source_close(s);
+    CHECK(y[0] && y[1] && y[3]);
+    CHECK(y[1] - y[0] == (ptrdiff_t)(strlen("FRAME Ixyz\n") + YFRAME));
+    CHECK(y[3] == y[0]);
+}
+
+/* A file that shrinks while mapped: the next read fails cleanly instead of touching a
+ * page past the new end (SIGBUS). */
+TEST(y4m_file_shrinking_while_open_is_an_error)
+{
+    const char *hdr = "YUV4MPEG2 W32 H16\n";
+    const char *p = write_y4m("shrinks.y4m", hdr, 3, 0);
+    char err[256] = "";
+    camrtc_source *s = open_spec(spec_of("y4m", p), 0, 0, 0, err, sizeof err);
+    CHECK(s);
+    camrtc_frame f;
+    int rc0 = camrtc_source_read(s, &f, err, sizeof err);
+    int cut = truncate(p, (off_t)(strlen(hdr) + 6 + YFRAME));
+    int rc1 = camrtc_source_read(s, &f, err, sizeof err);
+    int rc2 = camrtc_source_read(s, &f, err, sizeof err);
+    camrtc_source_close(s);
+    CHECK_EQ_INT(rc0, 0);
+    CHECK_EQ_INT(cut, 0);
+    CHECK_EQ_INT(rc1, CAMRTC_EIO);
+    CHECK(contains(err, "shrank"));
+    CHECK_EQ_INT(rc2, CAMRTC_EIO);
+}
+
+/* y4m from a pipe, "y4m:/dev/fd/N" (as `ffmpeg -f yuv4mpegpipe -` would feed it). The
+ * pipe holds every byte and its write end is closed before the source opens it (an
+ * anonymous pipe opens without waiting for a writer), so reads never block: the source
+ * sees the bytes, then the end of the stream. */
+static camrtc_source *open_pipe(const uint8_t *bytes, size_t len, char *err, size_t errsz)
+{
+    int fds[2];
+    if (len > 4096 || pipe(fds) != 0)  /* 4096: within any pipe's buffer, no blocking */
+        return NULL;
+    bool wrote = write(fds[1], bytes, len) == (ssize_t)len;
+    close(fds[1]);
+    camrtc_source *s = NULL;
+    if (wrote) {
+        char path[64];
+        snprintf(path, sizeof path, "/dev/fd/%d", fds[0]);
+        s = open_spec(spec_of("y4m", path), 0, 0, 0, err, errsz);
+    }
+    close(fds[0]);                 /* the source opened its own descriptor */
+    return s;
+}
+
+TEST(y4m_pipe_plays_once_then_ends)
+{
+    size_t len;
+    const uint8_t *b = y4m_bytes("YUV4MPEG2 W32 H16 F25:1\n", 3, &len);
+    char err[256] = "";
+    camrtc_source *s = open_pipe(b, len, err, sizeof err);
+    if (!s)
+        fprintf(stderr, "  %s\n", err);
+    CHECK(s);
+    int bad = 0, rc[2];
+    for (int i = 0; i < 3; i++) {
+        camrtc_frame f;
+        if (camrtc_source_read(s, &f, err, sizeof err) != 0 || f.frame_id != (uint64_t)i ||
+            f.plane[0][0] != i + 1 || f.plane[2][YW * YH / 4 - 1] != i + 1)
+            bad++;
+    }
+    for (int i = 0; i < 2; i++) {
+        camrtc_frame f;
+        rc[i] = camrtc_source_read(s, &f, err, sizeof err);
+    }
+    CHECK_EQ_INT(camrtc_source_get_info(s)->fps, 25);
+    camrtc_source_close(s);
+    CHECK_EQ_INT(bad, 0);
+    CHECK_EQ_INT(rc[0], CAMRTC_ECLOSED);
+    CHECK_EQ_INT(rc[1], CAMRTC_ECLOSED);
+}
+
+TEST(y4m_pipe_truncated_and_empty)
+{
+    const char *hdr = "YUV4MPEG2 W32 H16\n";
+    size_t len;
+    const uint8_t *b = y4m_bytes(hdr, 3, &len);
+    char err[256] = "";
+    camrtc_source *s = open_pipe(b, len - YFRAME / 2, err, sizeof err);
+    CHECK(s);
+    int rc[3];
+    for (int i = 0; i < 3; i++) {
+        camrtc_frame f;
+        rc[i] = camrtc_source_read(s, &f, err, sizeof err);
+    }
+    camrtc_source_close(s);
+    CHECK_EQ_INT(rc[0], 0);
+    CHECK_EQ_INT(rc[1], 0);
+    CHECK_EQ_INT(rc[2], CAMRTC_EPROTO);
+    CHECK(contains(err, "frame 2 truncated"));
+    /* A header and no frame, or nothing at all: fails at open, as a file does. */
+    CHECK(!open_pipe((const uint8_t *)hdr, strlen(hdr), err, sizeof err));
+    CHECK(contains(err, "no frames"));
+    CHECK(!open_pipe((const uint8_t *)"", 0, err, sizeof err));
+    CHECK(contains(err, "no header line"));
 }
 
 TEST(y4m_header_defaults_and_rate_override)
@@ -416,6 +542,9 @@ int main(void)
     }
     int rc = RUN_TESTS(testsrc_defaults_and_frames, testsrc_any_size_and_rate,
                        absurd_config_is_refused_clearly, y4m_reads_and_loops,
+                       y4m_frames_point_into_the_mapped_file,
+                       y4m_file_shrinking_while_open_is_an_error, y4m_pipe_plays_once_then_ends,
+                       y4m_pipe_truncated_and_empty,
                        y4m_header_defaults_and_rate_override, y4m_truncated, y4m_bad_headers,
                        y4m_no_frames_garbage_and_missing, h264dir_reads_in_order_and_loops,
                        h264file_splits_and_loops, h264_garbage_and_empty,
