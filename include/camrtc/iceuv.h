@@ -3,8 +3,10 @@
  * A camrtc_iceuv owns one camrtc_ice_agent and gives it real sockets, a clock and timers:
  * - one UDP socket per allowed interface address (uv_interface_addresses filtered with
  *   camrtc_ice_interface_allowed), IPv4 and IPv6, read into one fixed buffer (no per-packet
- *   allocation; datagrams are sent with uv_udp_try_send, so sending allocates nothing either
- *   and a full socket buffer drops the datagram, as the network could);
+ *   allocation). Datagrams to send wait in a small queue (16 datagrams, 20 KB, made once)
+ *   until the loop iteration's callbacks are done, then leave with one sendmmsg per socket
+ *   (uv_udp_try_send each off Linux); an idle handle empties the queue before the loop
+ *   sleeps. A full socket buffer drops the datagram, as the network could;
  * - one uv_timer armed at camrtc_ice_next_timeout after every call into the agent;
  * - STUN/TURN server URLs (RFC 7064/7065) resolved with uv_getaddrinfo; gathering starts
  *   once every name is resolved, so the agent knows all its servers when it begins; a KVS
@@ -72,7 +74,7 @@ typedef struct camrtc_iceuv_callbacks {
 typedef struct camrtc_iceuv_stats {
     uint64_t udp_received, udp_sent;
     uint64_t udp_dropped_truncated;  /* datagram longer than CAMRTC_ICEUV_RECV_SIZE */
-    uint64_t udp_send_failed;        /* uv_udp_try_send refused (socket buffer full, ...) */
+    uint64_t udp_send_failed;        /* the kernel refused it (socket buffer full, ...) */
     uint64_t streams_opened;         /* TCP/TLS connections to TURN servers started */
     uint64_t streams_failed;         /* ... that ended with an error */
     uint64_t stream_bytes_in, stream_bytes_out;

@@ -94,6 +94,11 @@ camrtc_pc *camrtc_pcuv_pc(camrtc_pcuv *p);
 /* The socket/stream counters of the driver. */
 const camrtc_iceuv_stats *camrtc_pcuv_net_stats(const camrtc_pcuv *p);
 
+/* System calls that sent UDP datagrams so far. Datagrams wait until the loop iteration's
+ * callbacks are done and then leave together (one sendmmsg per socket), so this is
+ * usually far below camrtc_pcuv_net_stats()->udp_sent while media flows. */
+uint64_t camrtc_pcuv_udp_send_calls(const camrtc_pcuv *p);
+
 #ifdef __cplusplus
 }
 #endif

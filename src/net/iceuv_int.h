@@ -56,7 +56,12 @@ void iceuv_drv_leave(camrtc_iceuv *u);
 /* True once a close was asked for (calls that feed the owner should stop). */
 bool iceuv_drv_closing(const camrtc_iceuv *u);
 
-/* The agent's io calls, for an owner to pass through (user = the driver). */
+/* System calls that sent datagrams so far: fewer than stats.udp_sent when datagrams
+ * left in batches (one sendmmsg per socket per loop iteration). */
+uint64_t iceuv_drv_send_calls(const camrtc_iceuv *u);
+
+/* The agent's io calls, for an owner to pass through (user = the driver). send_udp
+ * queues the datagram (a copy): it leaves before the loop next waits for I/O. */
 void iceuv_io_send_udp(void *user, int sock, const camrtc_addr *to, const uint8_t *data, size_t len);
 void iceuv_io_open_stream(void *user, int stream, const camrtc_addr *to, bool tls);
 void iceuv_io_send_stream(void *user, int stream, const uint8_t *data, size_t len);

@@ -352,3 +352,8 @@ const camrtc_iceuv_stats *camrtc_pcuv_net_stats(const camrtc_pcuv *p)
 {
     return camrtc_iceuv_get_stats(p->drv);
 }
+
+uint64_t camrtc_pcuv_udp_send_calls(const camrtc_pcuv *p)
+{
+    return iceuv_drv_send_calls(p->drv);
+}
