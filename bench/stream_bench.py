@@ -176,11 +176,13 @@ def bench_ttff(camrtc, tmp, url, runs):
 
 # ---- CPU and RSS ----------------------------------------------------------------------------------
 
-def thread_ticks(pid, tid):
-    """utime+stime (clock ticks) of one thread, from /proc/<pid>/task/<tid>/stat (proc(5))."""
+def thread_ticks(pid, tid, which="both"):
+    """utime+stime (clock ticks) of one thread, from /proc/<pid>/task/<tid>/stat (proc(5));
+    which="user" or "sys" for one of them."""
     with open("/proc/%d/task/%d/stat" % (pid, tid)) as f:
         rest = f.read().rsplit(")", 1)[1].split()   # fields after comm; rest[0] is field 3
-    return int(rest[11]) + int(rest[12])            # fields 14 and 15
+    user, sys_ = int(rest[11]), int(rest[12])       # fields 14 and 15
+    return user if which == "user" else sys_ if which == "sys" else user + sys_
 
 
 def process_ticks(pid):
@@ -222,11 +224,18 @@ def breakdown(by_file):
 
 
 def measure(pid, seconds):
+    """loop_user_pct/loop_sys_pct split loop_cpu_pct: on loopback the system part also holds
+    the viewers' UDP receive path and their wake-ups, which sendmsg runs in the sender's
+    thread (softirq); on a network card that part is not the master's."""
     t0, loop0, all0 = time.monotonic(), thread_ticks(pid, pid), process_ticks(pid)
+    user0 = thread_ticks(pid, pid, "user")
     time.sleep(seconds)
     wall = time.monotonic() - t0
     loop1, all1 = thread_ticks(pid, pid), process_ticks(pid)
+    user1 = thread_ticks(pid, pid, "user")
     return {"loop_cpu_pct": round((loop1 - loop0) / CLK_TCK / wall * 100, 2),
+            "loop_user_pct": round((user1 - user0) / CLK_TCK / wall * 100, 2),
+            "loop_sys_pct": round(((loop1 - loop0) - (user1 - user0)) / CLK_TCK / wall * 100, 2),
             "process_cpu_pct": round((all1 - all0) / CLK_TCK / wall * 100, 2),
             "rss_kb": vm_rss_kb(pid), "threads": len(os.listdir("/proc/%d/task" % pid)),
             "smaps": smaps_rss_kb(pid)}
