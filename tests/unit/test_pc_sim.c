@@ -241,8 +241,7 @@ static world *world_new(const scen *sc)
 
 static void world_free(world *w)
 {
-    if (!w)
-        return;
+    CHECK(w != NULL);
     if (w->timer)
         sim_timer_cancel(w->s, w->timer);
     sim_pc_free(w->master);
@@ -565,13 +564,31 @@ TEST(fanout_packetizes_once_and_a_lossy_viewer_delays_no_one)
 }
 
 /* The first viewer from the start; the second one offers half-way through frame join_at. */
-static void run_join(world *w, uint64_t join_at, uint64_t frames)
+/* A fan-out world whose second viewer may join from the shared history (join_max_age 0 =
+ * the default); NULL when it could not be made (the caller's CHECK fails then). */
+static world *join_world(uint64_t seed, camrtc_time_us join_max_age)
+{
+    scen sc = {.seed = seed, .fanout = true, .join = true, .join_max_age = join_max_age};
+    sc.link_master.delay = sc.link_viewer.delay = sc.link_viewer2.delay = CAMRTC_MS(10);
+    world *w = world_new(&sc);
+    if (!w || !w->master || !w->viewer || !w->master2 || !w->viewer2) {
+        world_free(w);
+        return NULL;
+    }
+    return w;
+}
+
+/* The first viewer watches from frame 0; at join_at, at_join (may be NULL) runs and the
+ * second viewer offers; then the stream goes on to frames. */
+static void run_join(world *w, uint64_t join_at, uint64_t frames, void (*at_join)(world *))
 {
     w->offer_at = sim_now(w->s);
     w->stop_at_frame = frames;
     CHECK_EQ_INT(sim_pc_offer(w->viewer), CAMRTC_OK);
     w->timer = sim_timer_set(w->s, sim_now(w->s), send_frame, w);
     sim_run_for(w->s, (camrtc_time_us)join_at * FRAME_US + FRAME_US / 2);
+    if (at_join)
+        at_join(w);
     CHECK_EQ_INT(sim_pc_offer(w->viewer2), CAMRTC_OK);
     sim_run_for(w->s, (camrtc_time_us)(frames - join_at) * FRAME_US + CAMRTC_SEC(2));
 }
@@ -590,16 +607,10 @@ static int payload_first_nal(const uint8_t *p, size_t len)
 
 TEST(a_viewer_joining_midstream_starts_from_the_held_idr)
 {
-    scen sc = {.seed = 17, .fanout = true, .join = true};
-    sc.link_master.delay = sc.link_viewer.delay = sc.link_viewer2.delay = CAMRTC_MS(10);
-    world *w = world_new(&sc);
-    CHECK(w && w->master && w->viewer && w->master2 && w->viewer2);
-    if (!w || !w->master || !w->viewer || !w->master2 || !w->viewer2) {
-        world_free(w);
-        return;
-    }
+    world *w = join_world(17, 0);
+    CHECK(w != NULL);
     uint16_t seq0 = w->master2->pc->seq;   /* the first sequence number master2 will use */
-    run_join(w, 40, 60);
+    run_join(w, 40, 60, NULL);
     CHECK_EQ_INT(w->viewer2->state, CAMRTC_PC_CONNECTED);
     check_stream(w, &w->rx, 60);
     camrtc_pc_stats m2, v2;
@@ -655,15 +666,9 @@ TEST(a_viewer_joining_midstream_starts_from_the_held_idr)
 
 TEST(a_joining_viewer_asks_for_an_idr_when_the_held_one_is_too_old)
 {
-    scen sc = {.seed = 19, .fanout = true, .join = true, .join_max_age = 1};
-    sc.link_master.delay = sc.link_viewer.delay = sc.link_viewer2.delay = CAMRTC_MS(10);
-    world *w = world_new(&sc);
-    CHECK(w && w->master && w->viewer && w->master2 && w->viewer2);
-    if (!w || !w->master || !w->viewer || !w->master2 || !w->viewer2) {
-        world_free(w);
-        return;
-    }
-    run_join(w, 40, 80);
+    world *w = join_world(19, 1);
+    CHECK(w != NULL);
+    run_join(w, 40, 80, NULL);
     CHECK_EQ_INT(w->viewer2->state, CAMRTC_PC_CONNECTED);
     camrtc_pc_stats m2;
     camrtc_pc_get_stats(w->master2->pc, &m2);
@@ -675,28 +680,20 @@ TEST(a_joining_viewer_asks_for_an_idr_when_the_held_one_is_too_old)
     world_free(w);
 }
 
+static void forget_at_join(world *w)
+{
+    CHECK(w->shared.have_key);                      /* the first viewer's IDR */
+    camrtc_pc_packets_forget_keyframe(&w->shared);
+    CHECK(!w->shared.have_key);
+}
+
 /* After camrtc_pc_packets_forget_keyframe (the master's encoder switched profile) no
  * IDR made before is held: a viewer joining then starts from an IDR made after it. */
 TEST(forget_keyframe_drops_the_held_idr)
 {
-    scen sc = {.seed = 23, .fanout = true, .join = true};
-    sc.link_master.delay = sc.link_viewer.delay = sc.link_viewer2.delay = CAMRTC_MS(10);
-    world *w = world_new(&sc);
-    CHECK(w && w->master && w->viewer && w->master2 && w->viewer2);
-    if (!w || !w->master || !w->viewer || !w->master2 || !w->viewer2) {
-        world_free(w);
-        return;
-    }
-    w->offer_at = sim_now(w->s);
-    w->stop_at_frame = 80;
-    CHECK_EQ_INT(sim_pc_offer(w->viewer), CAMRTC_OK);
-    w->timer = sim_timer_set(w->s, sim_now(w->s), send_frame, w);
-    sim_run_for(w->s, 40 * FRAME_US + FRAME_US / 2);
-    CHECK(w->shared.have_key);                      /* the first viewer's IDR */
-    camrtc_pc_packets_forget_keyframe(&w->shared);
-    CHECK(!w->shared.have_key);
-    CHECK_EQ_INT(sim_pc_offer(w->viewer2), CAMRTC_OK);
-    sim_run_for(w->s, 40 * FRAME_US + CAMRTC_SEC(2));
+    world *w = join_world(23, 0);
+    CHECK(w != NULL);
+    run_join(w, 40, 80, forget_at_join);
     CHECK_EQ_INT(w->viewer2->state, CAMRTC_PC_CONNECTED);
     uint64_t k0 = 80 - (uint64_t)w->rx2.n;            /* the frame viewer2 started from */
     CHECK(w->rx2.n > 0 && k0 > 40 && w->aus[k0 % N_AU].idr);

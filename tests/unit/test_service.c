@@ -435,33 +435,32 @@ TEST(tls_service_with_local_ca)
     free(dir);
 }
 
+/* Start the service with region and account (NULL = the default); it must refuse, with an
+ * error naming what was wrong. */
+static bool start_refused(const char *region, const char *account, const char *want_err)
+{
+    camrtc_signaling_config cfg;
+    camrtc_signaling_config_default(&cfg);
+    cfg.listen_port = 0;
+    if (region)
+        cfg.region = region;
+    if (account)
+        cfg.account = account;
+    char err[256] = "";
+    camrtc_signaling *s = camrtc_signaling_start(&loop, &cfg, &quiet, err, sizeof err);
+    if (s)
+        camrtc_signaling_stop(s);
+    return s == NULL && strstr(err, want_err) != NULL;
+}
+
 /* A region or account that could not go into an ARN, a signature scope or the page is
  * refused at start with a message naming it (it used to read "out of memory"). */
 TEST(bad_region_or_account_refused_at_start)
 {
     static const char *const regions[] = {"x\"</script><", "", "US-WEST-2", "a b"};
-    for (size_t i = 0; i < sizeof regions / sizeof regions[0]; i++) {
-        camrtc_signaling_config cfg;
-        camrtc_signaling_config_default(&cfg);
-        cfg.listen_port = 0;
-        cfg.region = regions[i];
-        char err[256] = "";
-        camrtc_signaling *s = camrtc_signaling_start(&loop, &cfg, &quiet, err, sizeof err);
-        CHECK(s == NULL);
-        CHECK(strstr(err, "bad region") != NULL);
-        if (s)
-            camrtc_signaling_stop(s);
-    }
-    camrtc_signaling_config cfg;
-    camrtc_signaling_config_default(&cfg);
-    cfg.listen_port = 0;
-    cfg.account = "12345";
-    char err[256] = "";
-    camrtc_signaling *s = camrtc_signaling_start(&loop, &cfg, &quiet, err, sizeof err);
-    CHECK(s == NULL);
-    CHECK(strstr(err, "bad account") != NULL);
-    if (s)
-        camrtc_signaling_stop(s);
+    for (size_t i = 0; i < sizeof regions / sizeof regions[0]; i++)
+        CHECK(start_refused(regions[i], NULL, "bad region"));
+    CHECK(start_refused(NULL, "12345", "bad account"));
     run_for(50);
 }
 
