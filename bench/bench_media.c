@@ -17,7 +17,7 @@
  *   encode_pipeline   the same N frames from a Y4M file through the whole pipeline,
  *                     unpaced: read, encoder thread, output ring, uv_async, on_nal.
  *                     Latency per frame is capture (read) → last NAL on the loop.
- *                     The two alternate for R rounds (default 5), one line each. Both
+ *                     The two alternate for R rounds (default 9), one line each. Both
  *                     time from opening x264 (and the source) to closing it, and give
  *                     process CPU, page faults and context switches per frame; the
  *                     pipeline also the loop thread's own CPU (its wake-ups per NAL).
@@ -618,7 +618,7 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
-    int frames = 300, rounds = 5, seconds = 3;
+    int frames = 300, rounds = 9, seconds = 3;
     const char *only = "all";
     static const struct option longs[] = {{"frames", 1, 0, 'n'}, {"rounds", 1, 0, 'r'},
                                           {"seconds", 1, 0, 's'}, {"only", 1, 0, 'o'},
