@@ -6,9 +6,10 @@
  * given up, reported as a gap, and a PLI is asked for (RFC 4585 §6.3.1: the receiver
  * cannot complete the picture; rate-limited to one per pli_interval). While waiting, the
  * missing sequence numbers are offered for generic NACK (RFC 4585 §6.2.1), each at most
- * nack_max_tries times and no sooner than one RTT (at least nack_min_interval) after the
- * previous ask: on a short path the retransmission cannot be back sooner, and a retry
- * before that would be wasted while the wait lasts long enough for several. A hole of
+ * nack_max_tries times and no sooner than one RTT (at least nack_min_interval, at most
+ * a quarter of max_delay) after the previous ask: on a short path the retransmission
+ * cannot be back sooner, and a retry before that would be wasted, while the wait must
+ * leave room for several tries even before the RTT is known. A hole of
  * more than nack_max_hole packets at once (an outage) is not NACKed: resending it would
  * come as a burst of stale media that can overflow the socket; it is given up at the
  * next poll and a PLI asked for instead.
@@ -94,7 +95,7 @@ int camrtc_jitter_insert(camrtc_jitter *j, camrtc_time_us now, uint16_t seq, con
 int camrtc_jitter_poll(camrtc_jitter *j, camrtc_time_us now, camrtc_jitter_out *out);
 
 /* Missing sequence numbers to NACK at now, in increasing order: each at most
- * nack_max_tries times, max(RTT, nack_min_interval) apart. Writes at most max into seqs (those not written
+ * nack_max_tries times, max(RTT, nack_min_interval) apart (at most max_delay / 4). Writes at most max into seqs (those not written
  * stay due) and returns how many. Feed them to camrtc_rtcp_write_nack. */
 size_t camrtc_jitter_nack(camrtc_jitter *j, camrtc_time_us now, uint16_t *seqs, size_t max);
 

@@ -124,6 +124,15 @@ static void update_jitter(camrtc_pc *pc, camrtc_time_us now, uint32_t ts)
     pc->have_transit = true;
 }
 
+/* The jitter buffer spaces NACK retries by the RTT: give it ICE's latest measure before
+ * it may NACK (a packet can reveal a hole before any timeout has run). */
+static void update_rtt(camrtc_pc *pc)
+{
+    const camrtc_ice_stats *is = camrtc_ice_get_stats(pc->ice);
+    if (is->selected_rtt)
+        camrtc_jitter_set_rtt(pc->jitter, is->selected_rtt);
+}
+
 void pc_on_rtp(camrtc_pc *pc, camrtc_time_us now, uint8_t *pkt, size_t len)
 {
     if (pc->cfg.role != CAMRTC_PC_RECEIVER) {
@@ -153,6 +162,7 @@ void pc_on_rtp(camrtc_pc *pc, camrtc_time_us now, uint8_t *pkt, size_t len)
         return;
     }
     update_jitter(pc, now, h.ts);
+    update_rtt(pc);
     int rc = camrtc_jitter_insert(pc->jitter, now, h.seq, pkt, (size_t)n);
     if (rc == CAMRTC_OK) {
         if (pc->st.packets_received == 0)
@@ -165,9 +175,7 @@ void pc_on_rtp(camrtc_pc *pc, camrtc_time_us now, uint8_t *pkt, size_t len)
 
 void pc_recv_timeout(camrtc_pc *pc, camrtc_time_us now)
 {
-    const camrtc_ice_stats *is = camrtc_ice_get_stats(pc->ice);
-    if (is->selected_rtt)
-        camrtc_jitter_set_rtt(pc->jitter, is->selected_rtt);
+    update_rtt(pc);
     drain(pc, now);
 }
 

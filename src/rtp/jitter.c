@@ -274,10 +274,13 @@ int camrtc_jitter_poll(camrtc_jitter *j, camrtc_time_us now, camrtc_jitter_out *
 
 /* How long after a NACK to ask again: one RTT, the soonest the answer can be back, but
  * not less than the floor: the RTT measured on a local path (ICE, tens of microseconds)
- * says nothing of how soon a busy sender answers. */
+ * says nothing of how soon a busy sender answers. And not more than a quarter of the
+ * wait: with an RTT not measured yet (initial_rtt) or close to the wait, a retry that
+ * may cross the answer is worth more than none (the sender answers a seq once per RTT). */
 static camrtc_time_us nack_spacing(const camrtc_jitter *j)
 {
-    return j->rtt > j->cfg.nack_min_interval ? j->rtt : j->cfg.nack_min_interval;
+    camrtc_time_us s = j->rtt > j->cfg.nack_min_interval ? j->rtt : j->cfg.nack_min_interval;
+    return s < j->cfg.max_delay / 4 ? s : j->cfg.max_delay / 4;
 }
 
 static bool nack_due(const camrtc_jitter *j, const jslot *s, camrtc_time_us now)
