@@ -14,10 +14,12 @@
  * access units in one buffer allocated at creation and hands each one out when its
  * marker bit arrives or the RTP timestamp changes. A gap in sequence numbers marks the
  * frame incomplete; a FU-A with a gap inside is dropped whole (counted). Each frame also
- * says whether it can be decoded: a complete IDR frame, or a complete frame with an
- * unbroken chain of complete frames back to the last complete IDR. The very first frame
- * has no sequence number before it to check, so it counts as complete only if its first
- * slice starts at macroblock 0 (first_mb_in_slice, H.264 §7.3.3).
+ * says whether it can be decoded: a complete IDR frame once an SPS and a PPS have come
+ * (in it or before), or a complete frame with an unbroken chain of complete frames back
+ * to such an IDR. The very first frame has no sequence number before it to check, so it
+ * counts as complete only if its first slice starts at macroblock 0 (first_mb_in_slice,
+ * H.264 §7.3.3); a frame right after a gap only if it is also an IDR: what the gap took
+ * then belonged to the frames before it, which an IDR does not need.
  */
 #ifndef CAMRTC_H264_RTP_H
 #define CAMRTC_H264_RTP_H
@@ -132,7 +134,7 @@ typedef struct camrtc_h264_frame {
     bool complete;          /* no sequence gap, ended by the marker bit, nothing dropped */
     bool keyframe;          /* holds an IDR slice (type 5) */
     bool has_params;        /* holds SPS and PPS */
-    bool decodable;         /* complete IDR, or complete with a complete chain since one */
+    bool decodable;         /* complete IDR with SPS/PPS seen, or complete with a complete chain since one */
 } camrtc_h264_frame;
 
 typedef struct camrtc_h264_depack_stats {

@@ -6,7 +6,13 @@
  * given up, reported as a gap, and a PLI is asked for (RFC 4585 §6.3.1: the receiver
  * cannot complete the picture; rate-limited to one per pli_interval). While waiting, the
  * missing sequence numbers are offered for generic NACK (RFC 4585 §6.2.1), each at most
- * nack_max_tries times and no sooner than one RTT after the previous ask.
+ * nack_max_tries times and no sooner than one RTT (at least nack_min_interval, at most
+ * a quarter of max_delay) after the previous ask: on a short path the retransmission
+ * cannot be back sooner, and a retry before that would be wasted, while the wait must
+ * leave room for several tries even before the RTT is known. A hole of
+ * more than nack_max_hole packets at once (an outage) is not NACKed: resending it would
+ * come as a burst of stale media that can overflow the socket; it is given up at the
+ * next poll and a PLI asked for instead.
  *
  * Sequence numbers are extended to 32 bits (RFC 3550 §A.1) so wrap at 65535 is seamless.
  * Memory: slots × max_packet bytes, allocated at creation; nothing per packet. Time is
@@ -29,8 +35,10 @@ typedef struct camrtc_jitter_config {
     size_t slots;                 /* packets held at most, power of two; 0 = 512 */
     size_t max_packet;            /* bytes per packet; 0 = 1500 */
     camrtc_time_us max_delay;     /* how long a hole is waited for; 0 = 200 ms */
-    unsigned nack_max_tries;      /* NACKs per missing packet; 0 = 3 */
+    unsigned nack_max_tries;      /* NACKs per missing packet; 0 = 10 */
     camrtc_time_us initial_rtt;   /* NACK spacing before camrtc_jitter_set_rtt; 0 = 100 ms */
+    camrtc_time_us nack_min_interval; /* NACK spacing at least; 0 = 20 ms */
+    size_t nack_max_hole;         /* larger holes are given up at once, not NACKed; 0 = 64 */
     camrtc_time_us pli_interval;  /* at least this long between PLIs; 0 = 500 ms */
 } camrtc_jitter_config;
 
@@ -60,6 +68,7 @@ typedef struct camrtc_jitter_stats {
     uint64_t lost;                /* sequence numbers given up */
     uint64_t too_big;             /* packets over max_packet (dropped) */
     uint64_t overflow;            /* holes given up early because the window was full */
+    uint64_t big_holes;           /* holes over nack_max_hole, given up at once */
     uint64_t nacks;               /* sequence numbers handed out for NACK */
     uint64_t plis;
     uint32_t ext_highest;         /* highest extended sequence number seen */
@@ -86,7 +95,7 @@ int camrtc_jitter_insert(camrtc_jitter *j, camrtc_time_us now, uint16_t seq, con
 int camrtc_jitter_poll(camrtc_jitter *j, camrtc_time_us now, camrtc_jitter_out *out);
 
 /* Missing sequence numbers to NACK at now, in increasing order: each at most
- * nack_max_tries times, one RTT apart. Writes at most max into seqs (those not written
+ * nack_max_tries times, max(RTT, nack_min_interval) apart (at most max_delay / 4). Writes at most max into seqs (those not written
  * stay due) and returns how many. Feed them to camrtc_rtcp_write_nack. */
 size_t camrtc_jitter_nack(camrtc_jitter *j, camrtc_time_us now, uint16_t *seqs, size_t max);
 

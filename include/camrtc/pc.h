@@ -141,6 +141,8 @@ typedef struct camrtc_pc_stats {
     uint64_t frames_sent, key_frames_sent;
     uint64_t nack_count, pli_count, fir_count;   /* feedback received */
     uint64_t nack_seqs, nack_misses;             /* seqs asked for; not in the history */
+    uint64_t nack_repeats;                       /* asked again within an RTT of a resend: not resent */
+    uint64_t nack_over_limit;                    /* over PC_NACK_RESEND_MAX in one NACK: not resent */
     uint64_t nals_dropped_not_ready;             /* before SRTP was keyed */
     uint64_t nals_dropped_wait_key;              /* before the first keyframe */
     uint64_t join_packets_sent;                  /* started from the fan-out history (in packets_sent) */

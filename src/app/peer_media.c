@@ -533,6 +533,11 @@ static cJSON *session_json(const peer_media *m, const session *s)
         add_u64(out, "framesEncoded", st.frames_sent);
         add_u64(out, "keyFramesEncoded", st.key_frames_sent);
         add_u64(out, "nackCount", st.nack_count);
+        /* Not W3C names: the NACKed packets the history no longer held (nackMisses), and
+         * those not resent because one was on its way or the NACK asked too many. */
+        add_u64(out, "nackMisses", st.nack_misses);
+        add_u64(out, "nackRepeats", st.nack_repeats);
+        add_u64(out, "nackOverLimit", st.nack_over_limit);
         add_u64(out, "pliCount", st.pli_count);
         add_u64(out, "firCount", st.fir_count);
         cJSON *ri = cJSON_AddObjectToObject(o, "remote-inbound-rtp");
@@ -609,6 +614,7 @@ static void write_stats(peer_media *m)
         add_u64(o, "viewersRefused", m->refused);
         add_u64(o, "framesEncoded", m->pipe_stats.frames_encoded);
         add_u64(o, "framesCaptured", m->pipe_stats.frames_captured);
+        add_u64(o, "idrRequests", m->pipe_stats.idr_requests);   /* PLI/FIR, new viewers, drops */
     }
     cJSON *arr = cJSON_AddArrayToObject(o, m->o.viewer ? "sessions" : "viewers");
     add_sessions(m, arr, m->live);

@@ -14,6 +14,22 @@
 #define PC_RTCP_MAX 1200
 /* NACKed sequence numbers handled from one feedback packet, and sent in one NACK. */
 #define PC_NACK_MAX 256
+/* Retransmissions for one NACK at most: a burst larger than this (~75 KB) risks the
+ * receiver's socket buffer (Linux default ~208 KB of truesize, about 90 such datagrams);
+ * what is left out the receiver asks for again. */
+#define PC_NACK_RESEND_MAX 64
+/* When each recent seq was last resent, for answering repeated NACKs once (a power of
+ * two; a seq this far back is past any receiver's wait). */
+#define PC_RESENT_RING 1024
+/* A seq resent less than max(RTT, this) ago is not resent again: the receiver asked
+ * before the first resend could reach it. */
+#define PC_RESEND_MIN_GAP CAMRTC_MS(10)
+
+typedef struct pc_resent {
+    uint16_t seq;
+    bool used;
+    camrtc_time_us at;                /* when seq was last resent */
+} pc_resent;
 
 struct camrtc_pc {
     camrtc_pc_config cfg;
@@ -54,6 +70,7 @@ struct camrtc_pc {
     size_t mapped;                    /* the last `mapped` seqs before seq are in id_map */
     camrtc_pc_packets own;            /* for camrtc_pc_send_nal */
     uint32_t sr_packets, sr_octets;   /* RFC 3550 SR sender's counts */
+    pc_resent resent[PC_RESENT_RING];  /* by seq & (PC_RESENT_RING - 1) */
     camrtc_time_us next_report;       /* SR or RR */
 
     /* Receiver. */
@@ -70,6 +87,7 @@ struct camrtc_pc {
     bool have_transit;
     camrtc_time_us last_pli;
     bool pli_sent_once;
+    bool need_key;                    /* a gap or an undecodable frame since the last good IDR */
 
     uint8_t scratch[PC_PKT_MAX + CAMRTC_SRTP_MAX_OVERHEAD];   /* received packets */
     uint8_t txbuf[PC_PKT_MAX + CAMRTC_SRTP_MAX_OVERHEAD];     /* sent RTP packets */

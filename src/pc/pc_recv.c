@@ -20,8 +20,12 @@ static void on_frame(void *user, const camrtc_h264_frame *f)
     camrtc_pc_event ev = {.type = CAMRTC_PC_EV_FRAME, .frame = f};
     pc_emit(pc, &ev);
     /* A frame the decoder cannot use: the picture is broken until the next IDR. */
-    if (!f->decodable)
+    if (!f->decodable) {
+        pc->need_key = true;
         camrtc_pc_request_keyframe(pc, pc->now);
+    } else if (f->keyframe) {
+        pc->need_key = false;   /* repaired: a PLI still pending is no longer wanted */
+    }
 }
 
 int pc_recv_init(camrtc_pc *pc)
@@ -87,14 +91,19 @@ static void drain(camrtc_pc *pc, camrtc_time_us now)
 {
     camrtc_jitter_out o;
     while (camrtc_jitter_poll(pc->jitter, now, &o) == 1) {
-        if (o.kind == CAMRTC_JITTER_PLI) {
-            send_pli(pc, now);
+        if (o.kind == CAMRTC_JITTER_GAP) {
+            pc->need_key = true;
+        } else if (o.kind == CAMRTC_JITTER_PLI) {
+            /* The jitter buffer's PLI may have waited out the rate limit while an IDR
+             * came and repaired the picture: asking then would bring a second IDR. */
+            if (pc->need_key)
+                send_pli(pc, now);
         } else if (o.kind == CAMRTC_JITTER_PACKET) {
             camrtc_rtp_header h;
             if (camrtc_rtp_parse(o.data, o.len, &h) == CAMRTC_OK)
                 camrtc_h264_depack_push(pc->depack, h.seq, h.ts, h.marker, h.payload, h.payload_len);
         }
-        /* GAP: the depacketizer sees the jump in sequence numbers itself. */
+        /* GAP: the depacketizer also sees the jump in sequence numbers itself. */
     }
     send_nacks(pc, now);
 }
@@ -113,6 +122,15 @@ static void update_jitter(camrtc_pc *pc, camrtc_time_us now, uint32_t ts)
     }
     pc->last_transit = transit;
     pc->have_transit = true;
+}
+
+/* The jitter buffer spaces NACK retries by the RTT: give it ICE's latest measure before
+ * it may NACK (a packet can reveal a hole before any timeout has run). */
+static void update_rtt(camrtc_pc *pc)
+{
+    const camrtc_ice_stats *is = camrtc_ice_get_stats(pc->ice);
+    if (is->selected_rtt)
+        camrtc_jitter_set_rtt(pc->jitter, is->selected_rtt);
 }
 
 void pc_on_rtp(camrtc_pc *pc, camrtc_time_us now, uint8_t *pkt, size_t len)
@@ -144,6 +162,7 @@ void pc_on_rtp(camrtc_pc *pc, camrtc_time_us now, uint8_t *pkt, size_t len)
         return;
     }
     update_jitter(pc, now, h.ts);
+    update_rtt(pc);
     int rc = camrtc_jitter_insert(pc->jitter, now, h.seq, pkt, (size_t)n);
     if (rc == CAMRTC_OK) {
         if (pc->st.packets_received == 0)
@@ -156,9 +175,7 @@ void pc_on_rtp(camrtc_pc *pc, camrtc_time_us now, uint8_t *pkt, size_t len)
 
 void pc_recv_timeout(camrtc_pc *pc, camrtc_time_us now)
 {
-    const camrtc_ice_stats *is = camrtc_ice_get_stats(pc->ice);
-    if (is->selected_rtt)
-        camrtc_jitter_set_rtt(pc->jitter, is->selected_rtt);
+    update_rtt(pc);
     drain(pc, now);
 }
 

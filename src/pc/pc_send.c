@@ -432,8 +432,28 @@ int camrtc_pc_send_nal(camrtc_pc *pc, camrtc_time_us now, const camrtc_nal *nal)
 
 /* ---- RTCP a sender handles --------------------------------------------------------------- */
 
+/* Whether seq was resent so recently that this NACK crossed the resend: the receiver
+ * retries after about one RTT, so an ask sooner than that is answered by what is on
+ * its way. */
+static bool resent_recently(const camrtc_pc *pc, camrtc_time_us now, uint16_t seq)
+{
+    camrtc_time_us gap = pc->st.round_trip_time;
+    if (!gap)
+        gap = camrtc_ice_get_stats(pc->ice)->selected_rtt;
+    if (gap < PC_RESEND_MIN_GAP)
+        gap = PC_RESEND_MIN_GAP;
+    const pc_resent *r = &pc->resent[seq & (PC_RESENT_RING - 1)];
+    return r->used && r->seq == seq && now - r->at < gap;
+}
+
+static void note_resent(camrtc_pc *pc, camrtc_time_us now, uint16_t seq)
+{
+    pc->resent[seq & (PC_RESENT_RING - 1)] = (pc_resent){.seq = seq, .used = true, .at = now};
+}
+
 /* Generic NACK (RFC 4585 section 6.2.1): resend the very packet, rebuilt from the shared
- * history or copied from our own. */
+ * history or copied from our own; each seq once per RTT, and at most PC_NACK_RESEND_MAX
+ * packets for one NACK. */
 void pc_on_nack(camrtc_pc *pc, camrtc_time_us now, const camrtc_rtcp_packet *p)
 {
     if (!pc->srtp_tx)
@@ -443,8 +463,17 @@ void pc_on_nack(camrtc_pc *pc, camrtc_time_us now, const camrtc_rtcp_packet *p)
     if (n > PC_NACK_MAX)
         n = PC_NACK_MAX;
     pc->st.nack_count++;
+    size_t resent = 0;
     for (size_t i = 0; i < n; i++) {
         pc->st.nack_seqs++;
+        if (resent == PC_NACK_RESEND_MAX) {
+            pc->st.nack_over_limit++;
+            continue;
+        }
+        if (resent_recently(pc, now, seqs[i])) {
+            pc->st.nack_repeats++;
+            continue;
+        }
         int n_rebuilt = shared_rebuild(pc, now, seqs[i]);
         size_t len;
         if (n_rebuilt > 0) {
@@ -458,6 +487,8 @@ void pc_on_nack(camrtc_pc *pc, camrtc_time_us now, const camrtc_rtcp_packet *p)
             }
             memcpy(pc->txbuf, pkt, len);
         }
+        resent++;
+        note_resent(pc, now, seqs[i]);
         if (send_txbuf(pc, now, len) >= 0) {
             pc->st.retransmitted_packets_sent++;
             pc->st.retransmitted_bytes_sent += len;

@@ -32,6 +32,12 @@ struct camrtc_h264_depack {
     size_t fu_start;
     /* Every frame since the last complete IDR was complete. */
     bool chain_ok;
+    /* An SPS and a PPS came at some point: without them no IDR can be decoded, and when
+     * the very first packet (the STAP-A holding them) is lost nothing else tells. */
+    bool sps_seen, pps_seen;
+    /* The frame being assembled came right after a sequence gap: only an IDR that starts
+     * at macroblock 0 is known not to have lost anything in it. */
+    bool gap_before;
     /* The first frame after creation: nothing tells whether its first packets came
      * before we started listening, except the first slice's first_mb_in_slice. */
     bool check_first_mb, seen_vcl;
@@ -114,6 +120,8 @@ static void nal_done(camrtc_h264_depack *d, uint8_t header)
     d->keyframe |= type == 5;
     d->has_sps |= type == 7;
     d->has_pps |= type == 8;
+    d->sps_seen |= type == 7;
+    d->pps_seen |= type == 8;
 }
 
 static void put_nal(camrtc_h264_depack *d, const uint8_t *nal, size_t n)
@@ -147,10 +155,14 @@ static void finish_frame(camrtc_h264_depack *d, bool marker)
         .last_seq = d->frame_last, .nals = d->nals, .keyframe = d->keyframe,
         .has_params = d->has_sps && d->has_pps,
     };
-    f.complete = marker && !d->broken;
-    /* A P frame decodes only if every frame back to the last IDR did. */
+    /* After a gap a P frame may have lost its first packets, or a whole frame it refers
+     * to was lost; an IDR refers to nothing, and its first slice told whether its start
+     * came (check_first_slice). */
+    f.complete = marker && !d->broken && (!d->gap_before || f.keyframe);
+    /* A P frame decodes only if every frame back to the last IDR did; an IDR only with
+     * parameter sets (H.264 §7.4.1.2.1; x264 sends them before each IDR). */
     if (f.complete && f.keyframe)
-        d->chain_ok = true;
+        d->chain_ok = d->sps_seen && d->pps_seen;
     else if (!f.complete)
         d->chain_ok = false;
     f.decodable = f.complete && d->chain_ok;
@@ -165,14 +177,17 @@ static void finish_frame(camrtc_h264_depack *d, bool marker)
 static void start_frame(camrtc_h264_depack *d, uint16_t seq, uint32_t ts, bool gap, bool first)
 {
     d->in_frame = true;
-    d->check_first_mb = first;
+    /* After a gap, as for the first frame, the lost packets may have been this frame's
+     * first ones: the first slice's first_mb_in_slice tells for an IDR, finish_frame
+     * judges the rest. A gap before an IDR's start must not spoil the IDR. */
+    d->check_first_mb = first || gap;
+    d->gap_before = gap;
     d->seen_vcl = false;
     d->ts = ts;
     d->first_seq = seq;
     d->len = 0;
     d->nals = 0;
-    /* After a gap the lost packets may have been this frame's first ones. */
-    d->broken = gap;
+    d->broken = false;
     d->truncated = d->keyframe = d->has_sps = d->has_pps = false;
     d->in_fu = d->fu_skip = false;
 }

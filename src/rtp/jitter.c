@@ -28,6 +28,7 @@ struct camrtc_jitter {
     bool started;
     uint32_t next, highest;   /* window [next, highest]; empty when next > highest */
     uint32_t overflow_until;  /* holes before this are given up without waiting */
+    uint32_t skip_until;      /* likewise, for a hole too big to NACK */
     bool gap_pending;         /* a restart gap to report */
     uint32_t gap_first, gap_count;
     bool pli_pending, pli_sent;
@@ -47,7 +48,11 @@ camrtc_jitter *camrtc_jitter_new(const camrtc_jitter_config *cfg)
     if (!c.max_delay)
         c.max_delay = CAMRTC_MS(200);
     if (!c.nack_max_tries)
-        c.nack_max_tries = 3;
+        c.nack_max_tries = 10;
+    if (!c.nack_min_interval)
+        c.nack_min_interval = CAMRTC_MS(20);
+    if (!c.nack_max_hole)
+        c.nack_max_hole = 64;
     if (c.nack_max_tries > 255)
         c.nack_max_tries = 255;
     if (!c.initial_rtt)
@@ -137,9 +142,18 @@ static int advance(camrtc_jitter *j, camrtc_time_us now, uint32_t ext)
         j->next = ext;
     }
     uint32_t from = j->highest + 1 > j->next ? j->highest + 1 : j->next;
+    /* An outage, not a loss: what it took is older than NACK can usefully bring back in
+     * time, and asking for all of it at once would bring a flood. Give it up (the slots
+     * are marked as asked for the last time, so never NACKed) and let a PLI repair it. */
+    bool big = ext - from > j->cfg.nack_max_hole;
+    if (big) {
+        j->skip_until = ext;
+        j->stats.big_holes++;
+    }
+    uint8_t tries = big ? (uint8_t)j->cfg.nack_max_tries : 0;
     for (uint32_t e = from; e < ext; e++) {
         jslot *s = slot_of(j, e);
-        *s = (jslot){.ext = e, .state = SLOT_MISSING};
+        *s = (jslot){.ext = e, .state = SLOT_MISSING, .tries = tries};
     }
     j->highest = ext;
     j->stats.ext_highest = ext;
@@ -251,15 +265,28 @@ int camrtc_jitter_poll(camrtc_jitter *j, camrtc_time_us now, camrtc_jitter_out *
         j->stats.overflow++;
         return give_up(j, f, out);
     }
+    if (j->next < j->skip_until)
+        return give_up(j, f, out);
     if (now >= f->arrival + j->cfg.max_delay)
         return give_up(j, f, out);
     return 0;
 }
 
+/* How long after a NACK to ask again: one RTT, the soonest the answer can be back, but
+ * not less than the floor: the RTT measured on a local path (ICE, tens of microseconds)
+ * says nothing of how soon a busy sender answers. And not more than a quarter of the
+ * wait: with an RTT not measured yet (initial_rtt) or close to the wait, a retry that
+ * may cross the answer is worth more than none (the sender answers a seq once per RTT). */
+static camrtc_time_us nack_spacing(const camrtc_jitter *j)
+{
+    camrtc_time_us s = j->rtt > j->cfg.nack_min_interval ? j->rtt : j->cfg.nack_min_interval;
+    return s < j->cfg.max_delay / 4 ? s : j->cfg.max_delay / 4;
+}
+
 static bool nack_due(const camrtc_jitter *j, const jslot *s, camrtc_time_us now)
 {
     return s->state == SLOT_MISSING && s->tries < j->cfg.nack_max_tries &&
-           (s->tries == 0 || now >= s->asked_at + j->rtt);
+           (s->tries == 0 || now >= s->asked_at + nack_spacing(j));
 }
 
 size_t camrtc_jitter_nack(camrtc_jitter *j, camrtc_time_us now, uint16_t *seqs, size_t max)
@@ -296,7 +323,7 @@ camrtc_time_us camrtc_jitter_next_timeout(const camrtc_jitter *j)
     if (j->next > j->highest)
         return t;
     const jslot *s = slot_of(j, j->next);
-    if (s->state == SLOT_PRESENT || j->next < j->overflow_until)
+    if (s->state == SLOT_PRESENT || j->next < j->overflow_until || j->next < j->skip_until)
         return 0;
     const jslot *f = first_after_hole(j);
     if (f)
@@ -304,7 +331,7 @@ camrtc_time_us camrtc_jitter_next_timeout(const camrtc_jitter *j)
     for (uint32_t e = j->next; e <= j->highest; e++) {
         const jslot *m = slot_of(j, e);
         if (m->state == SLOT_MISSING && m->tries < j->cfg.nack_max_tries)
-            t = earliest(t, m->tries == 0 ? 0 : m->asked_at + j->rtt);
+            t = earliest(t, m->tries == 0 ? 0 : m->asked_at + nack_spacing(j));
     }
     return t;
 }

@@ -533,14 +533,17 @@ TEST(first_frame_joined_midway_is_incomplete)
      * sent before we listened. */
     static const uint8_t later_slice[] = {0x65, 0x30, 0x11};
     CHECK_EQ_INT(camrtc_h264_depack_push(d, 40, 0, true, later_slice, sizeof later_slice), CAMRTC_OK);
-    /* A whole IDR frame (first_mb_in_slice 0 = bit 1) next. */
+    /* A whole IDR frame (first_mb_in_slice 0 = bit 1) with its SPS and PPS next. */
     static const uint8_t first_slice[] = {0x65, 0x88, 0x11};
-    CHECK_EQ_INT(camrtc_h264_depack_push(d, 41, 3000, true, first_slice, sizeof first_slice), CAMRTC_OK);
+    CHECK_EQ_INT(camrtc_h264_depack_push(d, 41, 3000, false, sps, sizeof sps), CAMRTC_OK);
+    CHECK_EQ_INT(camrtc_h264_depack_push(d, 42, 3000, false, pps, sizeof pps), CAMRTC_OK);
+    CHECK_EQ_INT(camrtc_h264_depack_push(d, 43, 3000, true, first_slice, sizeof first_slice), CAMRTC_OK);
     CHECK_EQ_INT(s.n, 2);
     CHECK(!s.fr[0].f.complete);
     CHECK(s.fr[1].f.complete && s.fr[1].f.decodable);
     sink_clear(&s);
-    /* A fresh depacketizer whose first packet is a whole first slice: complete. */
+    /* A fresh depacketizer whose first packet is a whole first slice: complete, but with
+     * no SPS/PPS seen it cannot be decoded (the STAP-A before it was lost). */
     camrtc_h264_depack_free(d);
     d = camrtc_h264_depack_new(0, on_frame, &s);
     CHECK(d);
@@ -548,10 +551,86 @@ TEST(first_frame_joined_midway_is_incomplete)
     CHECK_EQ_INT(camrtc_h264_depack_push(d, 7, 0, false, fu_start, sizeof fu_start), CAMRTC_OK);
     CHECK_EQ_INT(camrtc_h264_depack_push(d, 8, 0, true, fu_end, sizeof fu_end), CAMRTC_OK);
     CHECK_EQ_INT(s.n, 1);
-    CHECK(s.fr[0].f.decodable);
+    CHECK(s.fr[0].f.complete && s.fr[0].f.keyframe && !s.fr[0].f.decodable);
     static const uint8_t want[] = {0, 0, 0, 1, 0x65, 0x88, 1, 2};
     CHECK_EQ_INT(s.fr[0].len, sizeof want);
     CHECK_EQ_MEM(s.fr[0].data, want, sizeof want);
+    sink_clear(&s);
+    camrtc_h264_depack_free(d);
+}
+
+/* Issue 6, finding 1: the stream's first packet (the STAP-A with SPS and PPS) is lost;
+ * nothing before it reveals the loss. The IDR after it is complete but cannot be
+ * decoded, nor the P frames after it, until an IDR with its parameter sets comes; from
+ * then on an IDR without them (they were seen) decodes. */
+TEST(idr_without_parameter_sets_is_not_decodable)
+{
+    sink s = {0};
+    camrtc_h264_depack *d = camrtc_h264_depack_new(0, on_frame, &s);
+    CHECK(d);
+    static const uint8_t idr[] = {0x65, 0x88, 0x11}, p_slice[] = {0x41, 0x9a, 0x22};
+    uint8_t stap[64];
+    size_t n = 0;
+    stap[n++] = 0x78;   /* STAP-A, NRI 3 */
+    stap[n++] = 0;
+    stap[n++] = sizeof sps;
+    memcpy(stap + n, sps, sizeof sps);
+    n += sizeof sps;
+    stap[n++] = 0;
+    stap[n++] = sizeof pps;
+    memcpy(stap + n, pps, sizeof pps);
+    n += sizeof pps;
+    /* seq 10 (the STAP-A) never came. */
+    CHECK_EQ_INT(camrtc_h264_depack_push(d, 11, 0, true, idr, sizeof idr), CAMRTC_OK);
+    CHECK_EQ_INT(camrtc_h264_depack_push(d, 12, 3000, true, p_slice, sizeof p_slice), CAMRTC_OK);
+    /* The IDR a PLI brought, with its parameter sets. */
+    CHECK_EQ_INT(camrtc_h264_depack_push(d, 13, 6000, false, stap, n), CAMRTC_OK);
+    CHECK_EQ_INT(camrtc_h264_depack_push(d, 14, 6000, true, idr, sizeof idr), CAMRTC_OK);
+    CHECK_EQ_INT(camrtc_h264_depack_push(d, 15, 9000, true, p_slice, sizeof p_slice), CAMRTC_OK);
+    /* A later IDR whose STAP-A was lost: the sets seen before still apply. */
+    CHECK_EQ_INT(camrtc_h264_depack_push(d, 17, 12000, true, idr, sizeof idr), CAMRTC_OK);
+    CHECK_EQ_INT(s.n, 5);
+    CHECK(s.fr[0].f.complete && s.fr[0].f.keyframe && !s.fr[0].f.has_params && !s.fr[0].f.decodable);
+    CHECK(s.fr[1].f.complete && !s.fr[1].f.decodable);
+    CHECK(s.fr[2].f.keyframe && s.fr[2].f.has_params && s.fr[2].f.decodable);
+    CHECK(s.fr[3].f.decodable);
+    CHECK(s.fr[4].f.complete && s.fr[4].f.keyframe && s.fr[4].f.decodable);
+    CHECK_EQ_INT(camrtc_h264_depack_get_stats(d)->frames_decodable, 3);
+    sink_clear(&s);
+    camrtc_h264_depack_free(d);
+}
+
+/* Issue 6, finding 4: a gap right before an IDR access unit took packets of the frames
+ * before it; the IDR is whole (its first slice starts at macroblock 0) and decodes, and
+ * so do the frames after it. A P frame after a gap, or an IDR whose start was in the
+ * gap, does not. */
+TEST(gap_before_an_idr_leaves_it_decodable)
+{
+    sink s = {0};
+    camrtc_h264_depack *d = camrtc_h264_depack_new(0, on_frame, &s);
+    CHECK(d);
+    static const uint8_t idr[] = {0x65, 0x88, 0x11}, p_slice[] = {0x41, 0x9a, 0x22};
+    static const uint8_t fu_start[] = {0x7c, 0x85, 0x88, 1}, fu_mid[] = {0x7c, 0x05, 2},
+                         fu_end[] = {0x7c, 0x45, 3};
+    CHECK_EQ_INT(camrtc_h264_depack_push(d, 1, 0, false, sps, sizeof sps), CAMRTC_OK);
+    CHECK_EQ_INT(camrtc_h264_depack_push(d, 2, 0, false, pps, sizeof pps), CAMRTC_OK);
+    CHECK_EQ_INT(camrtc_h264_depack_push(d, 3, 0, true, idr, sizeof idr), CAMRTC_OK);
+    /* 4..6 lost (a P frame and the IDR's STAP-A); the IDR's FU-A from its start. */
+    CHECK_EQ_INT(camrtc_h264_depack_push(d, 7, 6000, false, fu_start, sizeof fu_start), CAMRTC_OK);
+    CHECK_EQ_INT(camrtc_h264_depack_push(d, 8, 6000, false, fu_mid, sizeof fu_mid), CAMRTC_OK);
+    CHECK_EQ_INT(camrtc_h264_depack_push(d, 9, 6000, true, fu_end, sizeof fu_end), CAMRTC_OK);
+    CHECK_EQ_INT(camrtc_h264_depack_push(d, 10, 9000, true, p_slice, sizeof p_slice), CAMRTC_OK);
+    /* 11 lost: the P frame after the gap may be missing its start or a frame before it. */
+    CHECK_EQ_INT(camrtc_h264_depack_push(d, 12, 15000, true, p_slice, sizeof p_slice), CAMRTC_OK);
+    /* 13 lost: the start of an IDR; its middle and end come. */
+    CHECK_EQ_INT(camrtc_h264_depack_push(d, 14, 18000, false, fu_mid, sizeof fu_mid), CAMRTC_OK);
+    CHECK_EQ_INT(camrtc_h264_depack_push(d, 15, 18000, true, fu_end, sizeof fu_end), CAMRTC_OK);
+    CHECK_EQ_INT(s.n, 5);
+    CHECK(s.fr[0].f.decodable);
+    CHECK(s.fr[1].f.keyframe && s.fr[1].f.complete && s.fr[1].f.decodable);
+    CHECK(s.fr[2].f.decodable);
+    CHECK(!s.fr[3].f.complete && !s.fr[3].f.decodable);
+    CHECK(!s.fr[4].f.complete && !s.fr[4].f.decodable);
     sink_clear(&s);
     camrtc_h264_depack_free(d);
 }
@@ -561,5 +640,6 @@ int main(void)
     return RUN_TESTS(stap_a_for_sps_pps_then_idr, fu_a_boundaries_exact, marker_only_on_last_packet_of_frame,
                      large_params_and_params_ending_a_frame,
                      roundtrip_random_sizes_and_mtus, loss_in_fu_a_drops_nal_and_flags_frame,
-                     depack_rejects_bad_payloads, depack_bounds_frame_size, first_frame_joined_midway_is_incomplete);
+                     depack_rejects_bad_payloads, depack_bounds_frame_size, first_frame_joined_midway_is_incomplete,
+                     idr_without_parameter_sets_is_not_decodable, gap_before_an_idr_leaves_it_decodable);
 }

@@ -9,6 +9,7 @@
 #include "camrtc/rtp_history.h"
 
 #define T0 CAMRTC_SEC(100)
+#define PC_TEST_NACKS 512
 
 /* A packet whose bytes name its sequence number. */
 static int put(camrtc_jitter *j, camrtc_time_us now, uint16_t seq)
@@ -40,7 +41,7 @@ static int drain(camrtc_jitter *j, camrtc_time_us now, long *out, int max)
 static camrtc_jitter *mk(size_t slots)
 {
     camrtc_jitter_config cfg = {.slots = slots, .max_delay = CAMRTC_MS(100), .initial_rtt = CAMRTC_MS(20),
-                                .pli_interval = CAMRTC_MS(300)};
+                                .pli_interval = CAMRTC_MS(300), .nack_max_tries = 3};
     return camrtc_jitter_new(&cfg);
 }
 
@@ -145,9 +146,9 @@ TEST(jitter_nack_list_tries_and_spacing)
     CHECK_EQ_INT(seqs[0], 65535);
     CHECK_EQ_INT(seqs[1], 1);
     CHECK_EQ_INT(seqs[2], 2);
-    /* A longer RTT spaces the third try. */
+    /* A longer RTT spaces the third try, up to a quarter of the wait (25 ms). */
     camrtc_jitter_set_rtt(j, CAMRTC_MS(50));
-    CHECK_EQ_INT(camrtc_jitter_nack(j, T0 + CAMRTC_MS(60), seqs, 16), 0);
+    CHECK_EQ_INT(camrtc_jitter_nack(j, T0 + CAMRTC_MS(44), seqs, 16), 0);
     /* A short output array: the rest stay due. */
     CHECK_EQ_INT(camrtc_jitter_nack(j, T0 + CAMRTC_MS(70), seqs, 1), 1);
     CHECK_EQ_INT(seqs[0], 65535);
@@ -207,6 +208,92 @@ TEST(jitter_overflow_and_restart)
     camrtc_jitter_free(j);
     camrtc_jitter_config bad = {.slots = 100};
     CHECK(camrtc_jitter_new(&bad) == NULL);
+}
+
+/* Issue 6, finding 2: on a local path ICE measures an RTT of microseconds; retries that
+ * close would all leave before the first answer could come back, then nothing for the
+ * rest of the wait. They are spaced by nack_min_interval instead, and by default there
+ * are enough of them to fill the wait (200 ms / 20 ms). */
+TEST(jitter_nack_retries_are_spaced_by_a_floor_over_the_whole_wait)
+{
+    camrtc_jitter *j = camrtc_jitter_new(NULL);
+    CHECK(j);
+    camrtc_jitter_set_rtt(j, 100);   /* 0.1 ms */
+    long out[16];
+    uint16_t seqs[4];
+    CHECK_EQ_INT(put(j, T0, 10), CAMRTC_OK);
+    CHECK_EQ_INT(put(j, T0, 12), CAMRTC_OK);
+    drain(j, T0, out, 16);
+    int tries = 0;
+    camrtc_time_us last = 0;
+    /* Poll every 0.1 ms for the whole wait (200 ms): bounded, 2000 rounds. */
+    for (camrtc_time_us t = T0; t < T0 + CAMRTC_MS(200); t += 100) {
+        if (camrtc_jitter_nack(j, t, seqs, 4) == 1) {
+            CHECK_EQ_INT(seqs[0], 11);
+            CHECK(tries == 0 || t - last >= CAMRTC_MS(20));
+            last = t;
+            tries++;
+        }
+    }
+    CHECK_EQ_INT(tries, 10);
+    CHECK_EQ_INT(camrtc_jitter_nack(j, T0 + CAMRTC_MS(300), seqs, 4), 0);
+    camrtc_jitter_free(j);
+    /* No RTT measured yet: the initial 100 ms would allow two tries in the wait (seen on
+     * real sockets: a packet lost for good in the first second); a quarter of the wait
+     * allows four. */
+    j = camrtc_jitter_new(NULL);
+    CHECK(j);
+    CHECK_EQ_INT(put(j, T0, 10), CAMRTC_OK);
+    CHECK_EQ_INT(put(j, T0, 12), CAMRTC_OK);
+    drain(j, T0, out, 16);
+    tries = 0;
+    for (camrtc_time_us t = T0; t < T0 + CAMRTC_MS(200); t += CAMRTC_MS(1))
+        tries += (int)camrtc_jitter_nack(j, t, seqs, 4);
+    CHECK_EQ_INT(tries, 4);
+    camrtc_jitter_free(j);
+}
+
+/* Issue 6, finding 3: after an outage the first packet behind it opens a hole of
+ * hundreds. It is not NACKed (the resends would come as a flood of media older than
+ * the wait) but given up at once, with a PLI; a small hole next to it still is NACKed. */
+TEST(jitter_big_hole_is_given_up_at_once_not_nacked)
+{
+    camrtc_jitter_config cfg = {.slots = 1024, .nack_max_hole = 64};
+    camrtc_jitter *j = camrtc_jitter_new(&cfg);
+    CHECK(j);
+    long out[16];
+    uint16_t seqs[PC_TEST_NACKS];
+    CHECK_EQ_INT(put(j, T0, 1000), CAMRTC_OK);
+    CHECK_EQ_INT(drain(j, T0, out, 16), 1);
+    /* 1001..1064: a hole of exactly 64, NACKed. */
+    CHECK_EQ_INT(put(j, T0 + CAMRTC_MS(1), 1065), CAMRTC_OK);
+    CHECK_EQ_INT(drain(j, T0 + CAMRTC_MS(1), out, 16), 0);
+    CHECK_EQ_INT(camrtc_jitter_nack(j, T0 + CAMRTC_MS(1), seqs, PC_TEST_NACKS), 64);
+    for (uint16_t s = 1001; s <= 1064; s++)
+        CHECK_EQ_INT(put(j, T0 + CAMRTC_MS(2), s), CAMRTC_OK);
+    CHECK_EQ_INT(drain(j, T0 + CAMRTC_MS(2), out, 16), 16);   /* bounded by out: more remain */
+    CHECK_EQ_INT(out[0], 1001);
+    long rest[64];
+    CHECK_EQ_INT(drain(j, T0 + CAMRTC_MS(2), rest, 64), 64 - 16 + 1);
+    /* 1.5 s dark: 1066..1465 (400) missing when 1466 arrives. */
+    camrtc_time_us back = T0 + CAMRTC_MS(1500);
+    CHECK_EQ_INT(put(j, back, 1466), CAMRTC_OK);
+    CHECK_EQ_INT(camrtc_jitter_nack(j, back, seqs, PC_TEST_NACKS), 0);
+    CHECK_EQ_INT(camrtc_jitter_next_timeout(j), 0);
+    CHECK_EQ_INT(drain(j, back, out, 16), 3);
+    CHECK_EQ_INT(out[0], -400);
+    CHECK_EQ_INT(out[1], 99999);
+    CHECK_EQ_INT(out[2], 1466);
+    CHECK_EQ_INT(camrtc_jitter_get_stats(j)->big_holes, 1);
+    CHECK_EQ_INT(camrtc_jitter_get_stats(j)->lost, 400);
+    /* A late resend of the hole is dropped; a one-packet hole after it is NACKed. */
+    CHECK_EQ_INT(put(j, back + 10, 1100), CAMRTC_ETIMEDOUT);
+    CHECK_EQ_INT(put(j, back + 20, 1468), CAMRTC_OK);
+    CHECK_EQ_INT(camrtc_jitter_nack(j, back + 20, seqs, PC_TEST_NACKS), 1);
+    CHECK_EQ_INT(seqs[0], 1467);
+    /* The initial RTT (100 ms) capped at a quarter of the wait. */
+    CHECK_EQ_INT(camrtc_jitter_next_timeout(j), back + 20 + CAMRTC_MS(50));
+    camrtc_jitter_free(j);
 }
 
 /* Random reordering inside a window smaller than the delay: every packet comes out
@@ -319,14 +406,18 @@ typedef struct e2e {
     camrtc_h264_depack *dp;
     uint16_t seq;
     int frames, decodable, keyframes;
+    int bad_after_good;     /* undecodable frames after the first decodable one */
+    bool want_key;          /* the receiver asked for a keyframe (a PLI, lossless here) */
 } e2e;
 
 static void e2e_frame(void *user, const camrtc_h264_frame *f)
 {
     e2e *e = user;
     e->frames++;
+    e->bad_after_good += e->decodable && !f->decodable;
     e->decodable += f->decodable;
     e->keyframes += f->keyframe;
+    e->want_key |= !f->decodable;
 }
 
 static void send_nal(e2e *e, camrtc_time_us now, const camrtc_nal *nal)
@@ -403,13 +494,17 @@ TEST(e2e_nack_recovers_five_percent_loss)
     slice[1] = 0x88;
     static const uint8_t sps[] = {0x67, 0x42, 0xe0, 0x1f, 0xda};
     static const uint8_t pps[] = {0x68, 0xce, 0x3c, 0x80};
-    /* 300 frames at 30 fps, an IDR only at the start: every frame after it must decode. */
+    /* 300 frames at 30 fps, an IDR at the start and when asked for: every frame must
+     * decode once one has. The link reorders, so the stream may start (the jitter buffer
+     * takes its first packet as the start) behind the STAP-A with SPS/PPS: then the
+     * first IDR is not decodable and a PLI brings the next one. */
     for (int ms = 0; ms < 10000 + 1000; ms++) {
         camrtc_time_us now = T0 + CAMRTC_MS(ms);
         if (ms % 33 == 0 && ms / 33 < 300) {
             int f = ms / 33;
             uint32_t ts = 3000u * (uint32_t)f;
-            bool key = f == 0;
+            bool key = f == 0 || e.want_key;
+            e.want_key = false;
             slice[0] = key ? 0x65 : 0x41;
             if (key) {
                 camrtc_nal a = {.data = sps, .len = sizeof sps, .rtp_ts = ts, .keyframe = true};
@@ -434,8 +529,9 @@ TEST(e2e_nack_recovers_five_percent_loss)
     CHECK(st->nacks > 0);
     CHECK_EQ_INT(st->lost, 0);              /* all recovered in time */
     CHECK_EQ_INT(e.frames, 300);
-    CHECK_EQ_INT(e.keyframes, 1);
-    CHECK_EQ_INT(e.decodable, 300);
+    CHECK(e.keyframes >= 1 && e.keyframes <= 2);
+    CHECK(e.decodable >= 300 - 2);
+    CHECK_EQ_INT(e.bad_after_good, 0);
     CHECK_EQ_INT(camrtc_h264_depack_get_stats(e.dp)->nals_dropped, 0);
     CHECK(camrtc_rtp_history_get_stats(e.hist)->hits > 0);
     camrtc_h264_depack_free(e.dp);
@@ -448,5 +544,6 @@ int main(void)
     return RUN_TESTS(jitter_in_order_release, jitter_reorder_within_window_across_wrap,
                      jitter_gives_up_hole_after_delay_and_asks_pli, jitter_nack_list_tries_and_spacing,
                      jitter_overflow_and_restart, jitter_random_reorder_no_loss,
-                     e2e_nack_recovers_five_percent_loss);
+                     jitter_nack_retries_are_spaced_by_a_floor_over_the_whole_wait,
+                     jitter_big_hole_is_given_up_at_once_not_nacked, e2e_nack_recovers_five_percent_loss);
 }

@@ -272,14 +272,18 @@ TEST(receive_path_turns_srtp_into_frames)
     CHECK(n > 0);
     pc_handle_data(v.pc, 2000, pkt, n);
     CHECK_EQ_INT(v.frames, 1);
-    CHECK_EQ_INT(v.decodable, 1);
+    /* No SPS/PPS came before it (issue 6, finding 1: the STAP-A was lost): the IDR cannot
+     * be decoded, and the viewer asks for another at once. */
+    CHECK_EQ_INT(v.decodable, 0);
+    camrtc_pc_stats s;
+    camrtc_pc_get_stats(v.pc, &s);
+    CHECK_EQ_INT(s.pli_sent, 1);
     CHECK_EQ_INT(v.last_len, 4 + sizeof idr);
     CHECK_EQ_MEM(v.last_frame + 4, idr, sizeof idr);
     /* A replay of the same packet is an SRTP error; a wrong payload type is dropped. */
     pc_handle_data(v.pc, 2000, pkt, n);
     n = protect_rtp(tx, pkt, sizeof pkt, pt + 1 == 128 ? 0 : pt + 1, 101, 93000, true, idr, sizeof idr);
     pc_handle_data(v.pc, 2000, pkt, n);
-    camrtc_pc_stats s;
     camrtc_pc_get_stats(v.pc, &s);
     CHECK_EQ_INT(s.srtp_errors, 1);
     CHECK_EQ_INT(s.rtp_wrong_pt, 1);
@@ -364,6 +368,113 @@ TEST(sender_handles_feedback_and_starts_on_keyframe)
     peer_free(&v);
 }
 
+/* Issue 6, finding 4: a gap given up while the last PLI is younger than pli_interval
+ * leaves the jitter buffer's PLI pending; when an IDR has come and decoded meanwhile,
+ * that PLI is no longer wanted (it brought a second IDR after every blackout). */
+TEST(a_pending_pli_is_dropped_once_an_idr_repaired_the_picture)
+{
+    peer m, v;
+    CHECK_EQ_INT(peer_init(&m, CAMRTC_PC_SENDER, 12), CAMRTC_OK);
+    CHECK_EQ_INT(peer_init(&v, CAMRTC_PC_RECEIVER, 13), CAMRTC_OK);
+    CHECK_EQ_INT(negotiate(&m, &v), CAMRTC_OK);
+    camrtc_srtp_keying k = test_keys();
+    CHECK_EQ_INT(pc_install_keys(v.pc, &k, false), CAMRTC_OK);
+    camrtc_srtp *tx = NULL;
+    CHECK_EQ_INT(camrtc_srtp_new(&tx, &k, true, CAMRTC_SRTP_SEND, NULL), CAMRTC_OK);
+    int pt = camrtc_pc_payload_type(v.pc);
+    static const uint8_t stap[] = {0x78, 0, 4, 0x67, 0x42, 0xe0, 0x1f, 0, 2, 0x68, 0xce};
+    static const uint8_t idr[] = {0x65, 0x88, 0x84, 0x21}, p_slice[] = {0x41, 0x9a, 0x02};
+    struct { camrtc_time_us at; uint16_t seq; uint32_t ts; bool marker; const uint8_t *pl; size_t len; } in[] = {
+        {CAMRTC_MS(1), 100, 0, false, stap, sizeof stap},
+        {CAMRTC_MS(1), 101, 0, true, idr, sizeof idr},
+        {CAMRTC_MS(40), 103, 3000, true, p_slice, sizeof p_slice},      /* 102 lost */
+        {CAMRTC_MS(300), 105, 9000, true, p_slice, sizeof p_slice},     /* 104 lost */
+        {CAMRTC_MS(600), 106, 12000, false, stap, sizeof stap},         /* the IDR asked for */
+        {CAMRTC_MS(600), 107, 12000, true, idr, sizeof idr},
+    };
+    camrtc_pc_stats s;
+    uint8_t pkt[256];
+    /* Every 10 ms of virtual time up to 1 s: the packets due, then the timeout. */
+    size_t next = 0;
+    for (camrtc_time_us t = 0; t <= CAMRTC_SEC(1); t += CAMRTC_MS(10)) {
+        for (; next < sizeof in / sizeof in[0] && in[next].at <= t; next++) {
+            size_t n = protect_rtp(tx, pkt, sizeof pkt, pt, in[next].seq, in[next].ts, in[next].marker, in[next].pl,
+                                   in[next].len);
+            CHECK(n > 0);
+            pc_handle_data(v.pc, t, pkt, n);
+        }
+        v.pc->now = t;              /* white box: ICE has no pair here and would fail */
+        pc_recv_timeout(v.pc, t);
+        camrtc_pc_get_stats(v.pc, &s);
+        if (t == CAMRTC_MS(290))
+            CHECK_EQ_INT(s.pli_sent, 1);   /* 102 given up at 240 ms */
+    }
+    camrtc_pc_get_stats(v.pc, &s);
+    CHECK_EQ_INT(s.frames_received, 4);
+    CHECK_EQ_INT(s.frames_decodable, 2);
+    CHECK_EQ_INT(s.packets_lost, 2);
+    CHECK_EQ_INT(s.pli_sent, 1);
+    camrtc_srtp_free(tx);
+    peer_free(&m);
+    peer_free(&v);
+}
+
+/* Issue 6, finding 3: a NACK is answered with at most PC_NACK_RESEND_MAX packets, and a
+ * seq asked again before a resend could have arrived (max(RTT, 10 ms)) is not resent
+ * again: after an outage a receiver's repeated NACKs brought a flood. */
+TEST(sender_resends_each_nacked_seq_once_per_rtt_and_bounds_a_burst)
+{
+    peer m;
+    CHECK_EQ_INT(peer_init(&m, CAMRTC_PC_SENDER, 10), CAMRTC_OK);
+    peer v;
+    CHECK_EQ_INT(peer_init(&v, CAMRTC_PC_RECEIVER, 11), CAMRTC_OK);
+    CHECK_EQ_INT(negotiate(&m, &v), CAMRTC_OK);
+    camrtc_srtp_keying k = test_keys();
+    CHECK_EQ_INT(pc_install_keys(m.pc, &k, true), CAMRTC_OK);
+    camrtc_srtp *tx = NULL;
+    CHECK_EQ_INT(camrtc_srtp_new(&tx, &k, false, CAMRTC_SRTP_SEND, NULL), CAMRTC_OK);
+    /* Connected (white box): an IDR of over 100 packets goes into the history (ICE has no
+     * pair, so nothing leaves, but everything is recorded and "resent"). */
+    m.pc->state = CAMRTC_PC_CONNECTED;
+    m.pc->need_keyframe = false;
+    static uint8_t idr[120 * 1100];   /* about 113 packets */
+    for (size_t i = 0; i < sizeof idr; i++)
+        idr[i] = (uint8_t)(i * 7 + 1);
+    idr[0] = 0x65;
+    uint16_t first = m.pc->seq;
+    camrtc_nal key = {.data = idr, .len = sizeof idr, .type = 5, .keyframe = true, .last_of_frame = true};
+    camrtc_time_us t = CAMRTC_SEC(5);
+    camrtc_pc_send_nal(m.pc, t, &key);
+    uint16_t sent = (uint16_t)(m.pc->seq - first);
+    CHECK(sent >= 100 && sent < 130);
+    uint16_t seqs[100];
+    for (int i = 0; i < 100; i++)
+        seqs[i] = (uint16_t)(first + i);
+    uint8_t b[PC_RTCP_MAX];
+    camrtc_pc_stats s;
+    /* The whole frame NACKed three times: at once, 5 ms later, 20 ms later. */
+    static const int at_ms[3] = {1, 6, 21};
+    static const uint64_t repeats[3] = {0, 64, 64}, over[3] = {36, 36 + 0, 36 + 0 + 36};
+    for (int r = 0; r < 3; r++) {
+        int len = camrtc_rtcp_write_nack(b, sizeof b - 32, 0x99, m.pc->ssrc, seqs, 100);
+        CHECK(len > 0);
+        len = camrtc_srtp_protect_rtcp(tx, b, (size_t)len, sizeof b);
+        CHECK(len > 0);
+        pc_handle_data(m.pc, t + CAMRTC_MS(at_ms[r]), b, (size_t)len);
+        camrtc_pc_get_stats(m.pc, &s);
+        CHECK_EQ_INT(s.nack_count, (uint64_t)r + 1);
+        CHECK_EQ_INT(s.nack_repeats, repeats[r]);
+        CHECK_EQ_INT(s.nack_over_limit, over[r]);
+        CHECK_EQ_INT(s.nack_misses, 0);
+    }
+    /* The second NACK resent the 36 the first left out (64 crossed it); the third, 20 ms
+     * on, all again, the first 64 of them. */
+    CHECK_EQ_INT(s.nack_seqs, 300);
+    camrtc_srtp_free(tx);
+    peer_free(&m);
+    peer_free(&v);
+}
+
 TEST(state_names_and_role)
 {
     CHECK_EQ_STR(camrtc_pc_state_name(CAMRTC_PC_CONNECTED), "connected");
@@ -389,5 +500,6 @@ int main(void)
     return RUN_TESTS(sdp_glue_negotiates_h264_and_roles, bad_sdp_is_refused_and_counted,
                      demux_sends_each_class_to_its_counter, packet_list_is_shared_and_flags_frames,
                      receive_path_turns_srtp_into_frames, sender_handles_feedback_and_starts_on_keyframe,
-                     state_names_and_role);
+                     sender_resends_each_nacked_seq_once_per_rtt_and_bounds_a_burst,
+                     a_pending_pli_is_dropped_once_an_idr_repaired_the_picture, state_names_and_role);
 }

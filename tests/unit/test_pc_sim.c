@@ -702,6 +702,81 @@ TEST(forget_keyframe_drops_the_held_idr)
     world_free(w);
 }
 
+/* The path goes dark (loss 1.0 both ways on the viewer's link) and comes back. */
+typedef struct dark {
+    world *w;
+    sim_link_config normal;
+    camrtc_pc_stats vs_before, ms_before;
+} dark;
+
+static void dark_on(sim *s, void *user)
+{
+    dark *d = user;
+    sim_link_config off = d->normal;
+    off.loss = 1.0;
+    sim_host_set_link(d->w->hv, SIM_BOTH, &off);
+    camrtc_pc_get_stats(d->w->viewer->pc, &d->vs_before);
+    camrtc_pc_get_stats(d->w->master->pc, &d->ms_before);
+    (void)s;
+}
+
+static void dark_off(sim *s, void *user)
+{
+    dark *d = user;
+    sim_host_set_link(d->w->hv, SIM_BOTH, &d->normal);
+    (void)s;
+}
+
+/* Issue 6, findings 3 and 4: a 2.5-s blackout. When the path comes back, the hole it
+ * left is larger than NACK should try (nack_max_hole): the viewer NACKs none of it, so
+ * the master resends nothing; the viewer gives the hole up at once and sends one PLI,
+ * not a second one later although the hole's frames stay undecodable up to the IDR;
+ * from the IDR on every frame decodes. */
+TEST(a_blackout_brings_one_pli_and_no_nack_flood)
+{
+    scen sc = {.seed = 11};
+    sc.link_master.delay = sc.link_viewer.delay = CAMRTC_MS(5);
+    world *w = world_new(&sc);
+    CHECK(w && w->master && w->viewer);
+    if (!w || !w->master || !w->viewer) {
+        world_free(w);
+        return;
+    }
+    dark d = {.w = w, .normal = sc.link_viewer};
+    camrtc_time_us t0 = sim_now(w->s);
+    sim_timer_set(w->s, t0 + CAMRTC_SEC(2), dark_on, &d);
+    sim_timer_set(w->s, t0 + CAMRTC_MS(4500), dark_off, &d);
+    run(w, 210);   /* 7 s */
+    CHECK_EQ_INT(w->viewer->state, CAMRTC_PC_CONNECTED);
+    camrtc_pc_stats ms, vs;
+    camrtc_pc_get_stats(w->master->pc, &ms);
+    camrtc_pc_get_stats(w->viewer->pc, &vs);
+    printf("  blackout: viewer NACKed %llu seqs (%llu before), PLIs %llu (%llu before), lost %llu; master "
+           "resent %llu (%llu before), misses %llu\n",
+           (unsigned long long)vs.nack_seqs_sent, (unsigned long long)d.vs_before.nack_seqs_sent,
+           (unsigned long long)vs.pli_sent, (unsigned long long)d.vs_before.pli_sent,
+           (unsigned long long)vs.packets_lost, (unsigned long long)ms.retransmitted_packets_sent,
+           (unsigned long long)d.ms_before.retransmitted_packets_sent, (unsigned long long)ms.nack_misses);
+    CHECK(vs.packets_lost > 64);
+    CHECK_EQ_INT(vs.nack_seqs_sent, d.vs_before.nack_seqs_sent);
+    CHECK_EQ_INT(ms.retransmitted_packets_sent, d.ms_before.retransmitted_packets_sent);
+    CHECK_EQ_INT(vs.pli_sent, d.vs_before.pli_sent + 1);
+    /* The frames after the hole: undecodable up to an IDR, then all decodable. */
+    size_t bad = 0, first_key = 0, bad_after = 0;
+    for (size_t i = 0; i < w->rx.n; i++) {
+        const got_frame *g = &w->rx.frames[i];
+        if (!g->decodable && !first_key)
+            bad++;
+        else if (g->decodable && bad && !first_key && g->keyframe)
+            first_key = i;
+        else if (first_key && !g->decodable)
+            bad_after++;
+    }
+    CHECK(bad > 0 && first_key > 0);
+    CHECK_EQ_INT(bad_after, 0);
+    world_free(w);
+}
+
 int main(void)
 {
     return RUN_TESTS(clean_path_delivers_identical_frames, loss_is_recovered_by_nack,
@@ -709,5 +784,5 @@ int main(void)
                      garbage_is_counted_and_harmless, fanout_packetizes_once_and_a_lossy_viewer_delays_no_one,
                      a_viewer_joining_midstream_starts_from_the_held_idr,
                      a_joining_viewer_asks_for_an_idr_when_the_held_one_is_too_old,
-                     forget_keyframe_drops_the_held_idr);
+                     forget_keyframe_drops_the_held_idr, a_blackout_brings_one_pli_and_no_nack_flood);
 }
