@@ -254,16 +254,25 @@ static size_t protect_rtp(camrtc_srtp *tx, uint8_t *out, size_t cap, int pt, uin
     return n > 0 ? (size_t)n : 0;
 }
 
+/* A sender and a receiver (seeds seed, seed + 1), negotiated, with SRTP keys installed in
+ * one of them (the sender when key_sender, else the receiver) and *tx an SRTP sender on
+ * the other side's keys, for feeding it packets by hand. false when any step failed. */
+static bool keyed_pair(peer *m, peer *v, uint64_t seed, bool key_sender, camrtc_srtp **tx)
+{
+    if (peer_init(m, CAMRTC_PC_SENDER, seed) != CAMRTC_OK ||
+        peer_init(v, CAMRTC_PC_RECEIVER, seed + 1) != CAMRTC_OK || negotiate(m, v) != CAMRTC_OK)
+        return false;
+    camrtc_srtp_keying k = test_keys();
+    camrtc_pc *keyed = key_sender ? m->pc : v->pc;
+    return pc_install_keys(keyed, &k, key_sender) == CAMRTC_OK &&
+           camrtc_srtp_new(tx, &k, !key_sender, CAMRTC_SRTP_SEND, NULL) == CAMRTC_OK;
+}
+
 TEST(receive_path_turns_srtp_into_frames)
 {
     peer m, v;
-    CHECK_EQ_INT(peer_init(&m, CAMRTC_PC_SENDER, 6), CAMRTC_OK);
-    CHECK_EQ_INT(peer_init(&v, CAMRTC_PC_RECEIVER, 7), CAMRTC_OK);
-    CHECK_EQ_INT(negotiate(&m, &v), CAMRTC_OK);
-    camrtc_srtp_keying k = test_keys();
-    CHECK_EQ_INT(pc_install_keys(v.pc, &k, false), CAMRTC_OK);
     camrtc_srtp *tx = NULL;
-    CHECK_EQ_INT(camrtc_srtp_new(&tx, &k, true, CAMRTC_SRTP_SEND, NULL), CAMRTC_OK);
+    CHECK(keyed_pair(&m, &v, 6, false, &tx));
     int pt = camrtc_pc_payload_type(v.pc);
     /* One IDR frame as a single NAL unit packet (first_mb_in_slice 0: ue(v) "1"). */
     static const uint8_t idr[] = {0x65, 0x88, 0x84, 0x21, 0x43};
@@ -374,13 +383,8 @@ TEST(sender_handles_feedback_and_starts_on_keyframe)
 TEST(a_pending_pli_is_dropped_once_an_idr_repaired_the_picture)
 {
     peer m, v;
-    CHECK_EQ_INT(peer_init(&m, CAMRTC_PC_SENDER, 12), CAMRTC_OK);
-    CHECK_EQ_INT(peer_init(&v, CAMRTC_PC_RECEIVER, 13), CAMRTC_OK);
-    CHECK_EQ_INT(negotiate(&m, &v), CAMRTC_OK);
-    camrtc_srtp_keying k = test_keys();
-    CHECK_EQ_INT(pc_install_keys(v.pc, &k, false), CAMRTC_OK);
     camrtc_srtp *tx = NULL;
-    CHECK_EQ_INT(camrtc_srtp_new(&tx, &k, true, CAMRTC_SRTP_SEND, NULL), CAMRTC_OK);
+    CHECK(keyed_pair(&m, &v, 12, false, &tx));
     int pt = camrtc_pc_payload_type(v.pc);
     static const uint8_t stap[] = {0x78, 0, 4, 0x67, 0x42, 0xe0, 0x1f, 0, 2, 0x68, 0xce};
     static const uint8_t idr[] = {0x65, 0x88, 0x84, 0x21}, p_slice[] = {0x41, 0x9a, 0x02};
@@ -424,15 +428,9 @@ TEST(a_pending_pli_is_dropped_once_an_idr_repaired_the_picture)
  * again: after an outage a receiver's repeated NACKs brought a flood. */
 TEST(sender_resends_each_nacked_seq_once_per_rtt_and_bounds_a_burst)
 {
-    peer m;
-    CHECK_EQ_INT(peer_init(&m, CAMRTC_PC_SENDER, 10), CAMRTC_OK);
-    peer v;
-    CHECK_EQ_INT(peer_init(&v, CAMRTC_PC_RECEIVER, 11), CAMRTC_OK);
-    CHECK_EQ_INT(negotiate(&m, &v), CAMRTC_OK);
-    camrtc_srtp_keying k = test_keys();
-    CHECK_EQ_INT(pc_install_keys(m.pc, &k, true), CAMRTC_OK);
+    peer m, v;
     camrtc_srtp *tx = NULL;
-    CHECK_EQ_INT(camrtc_srtp_new(&tx, &k, false, CAMRTC_SRTP_SEND, NULL), CAMRTC_OK);
+    CHECK(keyed_pair(&m, &v, 10, true, &tx));
     /* Connected (white box): an IDR of over 100 packets goes into the history (ICE has no
      * pair, so nothing leaves, but everything is recorded and "resent"). */
     m.pc->state = CAMRTC_PC_CONNECTED;

@@ -334,18 +334,25 @@ static void nack_one(camrtc_pc *pc, camrtc_time_us now, uint16_t seq)
     pc_on_nack(pc, now, &p);
 }
 
+/* world_new, or NULL (freed) when the master or the viewer could not be made, or the
+ * second pair when the scenario has one. */
+static world *world_ok(const scen *sc)
+{
+    world *w = world_new(sc);
+    if (w && w->master && w->viewer && (!sc->fanout || (w->master2 && w->viewer2)))
+        return w;
+    world_free(w);
+    return NULL;
+}
+
 /* ---- scenarios ----------------------------------------------------------------------------- */
 
 TEST(clean_path_delivers_identical_frames)
 {
     scen sc = {.seed = 1};
     sc.link_master.delay = sc.link_viewer.delay = CAMRTC_MS(5);
-    world *w = world_new(&sc);
-    CHECK(w && w->master && w->viewer);
-    if (!w || !w->master || !w->viewer) {
-        world_free(w);
-        return;
-    }
+    world *w = world_ok(&sc);
+    CHECK(w != NULL);
     run(w, 90);
     CHECK_EQ_INT(w->master->state, CAMRTC_PC_CONNECTED);
     CHECK_EQ_INT(w->viewer->state, CAMRTC_PC_CONNECTED);
@@ -384,12 +391,8 @@ TEST(loss_is_recovered_by_nack)
     sc.link_master.loss = 0.05;
     sc.viewer_cfg.jitter.nack_max_tries = 6;
     sc.viewer_cfg.jitter.max_delay = CAMRTC_MS(500);
-    world *w = world_new(&sc);
-    CHECK(w && w->master && w->viewer);
-    if (!w || !w->master || !w->viewer) {
-        world_free(w);
-        return;
-    }
+    world *w = world_ok(&sc);
+    CHECK(w != NULL);
     run(w, 120);
     CHECK_EQ_INT(w->viewer->state, CAMRTC_PC_CONNECTED);
     check_stream(w, &w->rx, 120);
@@ -412,12 +415,8 @@ TEST(pli_reaches_master_as_keyframe_request)
 {
     scen sc = {.seed = 3};
     sc.link_master.delay = sc.link_viewer.delay = CAMRTC_MS(5);
-    world *w = world_new(&sc);
-    CHECK(w && w->master && w->viewer);
-    if (!w || !w->master || !w->viewer) {
-        world_free(w);
-        return;
-    }
+    world *w = world_ok(&sc);
+    CHECK(w != NULL);
     run(w, 30);
     unsigned before = w->master->keyframe_wanted;
     CHECK_EQ_INT(camrtc_pc_request_keyframe(w->viewer->pc, sim_now(w->s)), CAMRTC_OK);
@@ -436,12 +435,8 @@ TEST(fingerprint_mismatch_fails_without_media)
 {
     scen sc = {.seed = 5, .tamper = true};
     sc.link_master.delay = sc.link_viewer.delay = CAMRTC_MS(5);
-    world *w = world_new(&sc);
-    CHECK(w && w->master && w->viewer);
-    if (!w || !w->master || !w->viewer) {
-        world_free(w);
-        return;
-    }
+    world *w = world_ok(&sc);
+    CHECK(w != NULL);
     run(w, 60);
     sim_run_for(w->s, CAMRTC_SEC(20));   /* let DTLS timers run out on the master too */
     CHECK_EQ_INT(w->viewer->state, CAMRTC_PC_FAILED);
@@ -461,12 +456,8 @@ TEST(garbage_is_counted_and_harmless)
 {
     scen sc = {.seed = 11};
     sc.link_master.delay = sc.link_viewer.delay = CAMRTC_MS(5);
-    world *w = world_new(&sc);
-    CHECK(w && w->master && w->viewer);
-    if (!w || !w->master || !w->viewer) {
-        world_free(w);
-        return;
-    }
+    world *w = world_ok(&sc);
+    CHECK(w != NULL);
     run(w, 30);
     size_t frames_before = w->rx.n;
     camrtc_pc_stats m0, v0;
@@ -511,12 +502,8 @@ TEST(fanout_packetizes_once_and_a_lossy_viewer_delays_no_one)
     sc.link_viewer2.loss = 0.05;   /* only the second viewer's path loses */
     sc.viewer_cfg.jitter.nack_max_tries = 6;
     sc.viewer_cfg.jitter.max_delay = CAMRTC_MS(500);
-    world *w = world_new(&sc);
-    CHECK(w && w->master && w->viewer && w->master2 && w->viewer2);
-    if (!w || !w->master || !w->viewer || !w->master2 || !w->viewer2) {
-        world_free(w);
-        return;
-    }
+    world *w = world_ok(&sc);
+    CHECK(w != NULL);
     run(w, 90);
     CHECK_EQ_INT(w->viewer->state, CAMRTC_PC_CONNECTED);
     CHECK_EQ_INT(w->viewer2->state, CAMRTC_PC_CONNECTED);
@@ -570,12 +557,7 @@ static world *join_world(uint64_t seed, camrtc_time_us join_max_age)
 {
     scen sc = {.seed = seed, .fanout = true, .join = true, .join_max_age = join_max_age};
     sc.link_master.delay = sc.link_viewer.delay = sc.link_viewer2.delay = CAMRTC_MS(10);
-    world *w = world_new(&sc);
-    if (!w || !w->master || !w->viewer || !w->master2 || !w->viewer2) {
-        world_free(w);
-        return NULL;
-    }
-    return w;
+    return world_ok(&sc);
 }
 
 /* The first viewer watches from frame 0; at join_at, at_join (may be NULL) runs and the
@@ -736,12 +718,8 @@ TEST(a_blackout_brings_one_pli_and_no_nack_flood)
 {
     scen sc = {.seed = 11};
     sc.link_master.delay = sc.link_viewer.delay = CAMRTC_MS(5);
-    world *w = world_new(&sc);
-    CHECK(w && w->master && w->viewer);
-    if (!w || !w->master || !w->viewer) {
-        world_free(w);
-        return;
-    }
+    world *w = world_ok(&sc);
+    CHECK(w != NULL);
     dark d = {.w = w, .normal = sc.link_viewer};
     camrtc_time_us t0 = sim_now(w->s);
     sim_timer_set(w->s, t0 + CAMRTC_SEC(2), dark_on, &d);
