@@ -75,7 +75,9 @@ int camrtc_srtp_profile_lengths(camrtc_srtp_profile p, size_t *key_len, size_t *
 const char *camrtc_srtp_profile_name(camrtc_srtp_profile p);
 
 /* Initialise libsrtp once per process (pthread_once; later calls return the
- * first call's result). Returns CAMRTC_OK or CAMRTC_ECRYPTO. */
+ * first call's result). Returns CAMRTC_OK or CAMRTC_ECRYPTO. camrtc owns libsrtp's
+ * process-wide state: code in the same process must not call srtp_init itself (a second
+ * srtp_init fails in libsrtp 2.5, and camrtc replaces its crypto types). */
 int camrtc_srtp_library_init(void);
 
 /* Whether libsrtp2 runs on camrtc's AES-ICM-128 and HMAC-SHA1 over mbedtls (installed at
