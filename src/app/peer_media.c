@@ -615,6 +615,9 @@ static void write_stats(peer_media *m)
         add_u64(o, "framesEncoded", m->pipe_stats.frames_encoded);
         add_u64(o, "framesCaptured", m->pipe_stats.frames_captured);
         add_u64(o, "idrRequests", m->pipe_stats.idr_requests);   /* PLI/FIR, new viewers, drops */
+        /* The profile viewers are answered with now, and how often it switched. */
+        cJSON_AddStringToObject(o, "h264Profile", camrtc_sdp_h264_profile_name(m->profile));
+        add_u64(o, "profileChanges", m->pipe_stats.profile_changes);
     }
     cJSON *arr = cJSON_AddArrayToObject(o, m->o.viewer ? "sessions" : "viewers");
     add_sessions(m, arr, m->live);

@@ -303,9 +303,17 @@ def run_high_switch(av, rt, camrtc, tmp, url):
         return "the master did not log why viewer-cb is refused"
     err = stop_master(master, mstats, 1)
     with open(mstats) as f:
-        refused = json.load(f).get("viewersRefused", 0)
+        ms = json.load(f)
+    refused = ms.get("viewersRefused", 0)
     log("viewer-high: SPS profile_idc %s (x%d)" % (profiles[0], len(profiles)))
-    return err or (None if refused == 1 else "viewersRefused %d, want 1" % refused)
+    if err:
+        return err
+    if refused != 1:
+        return "viewersRefused %d, want 1" % refused
+    if ms.get("h264Profile") != "high" or ms.get("profileChanges") != 1:
+        return "master stats: h264Profile %r profileChanges %r, want 'high' and 1" % (
+            ms.get("h264Profile"), ms.get("profileChanges"))
+    return None
 
 
 # An offer a browser could make whose only H.264 is level 1.3 (42e00d): the master's
