@@ -12,13 +12,11 @@
  */
 #include "camrtc/iceuv.h"
 #include "iceuv_int.h"
+#include "udp_batch.h"
 
 #include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef __linux__
-#include <sys/socket.h>   /* sendmmsg */
-#endif
 
 #include "camrtc/error.h"
 #include "camrtc/net.h"
@@ -33,20 +31,6 @@ typedef struct iceuv_sock {
     bool live;                   /* bound and reading (a failed bind leaves its slot dead) */
     camrtc_addr local;
 } iceuv_sock;
-
-/* A datagram waiting in the send queue (see "UDP" below); its bytes are at off in
- * u->out_mem. */
-typedef struct iceuv_out {
-    int sock;
-    unsigned off, len;
-    struct sockaddr_storage to;
-} iceuv_out;
-
-/* The send queue's bounds: a 720p frame at 2.5 Mbit/s is about ten datagrams, which
- * reach the loop in a few wake-ups (x264 hands out each slice as it is done); a burst
- * past the bounds (a keyframe) simply leaves in more batches. */
-#define ICEUV_OUT_MAX 16
-#define ICEUV_OUT_BYTES (ICEUV_OUT_MAX * 1280u)
 
 typedef struct iceuv_server {
     camrtc_iceuv *u;
@@ -91,10 +75,7 @@ struct camrtc_iceuv {
     uv_timer_t timer;
     uv_check_t flush;             /* sends the queue right after the I/O callbacks */
     uv_idle_t flush_idle;         /* ... or before the loop waits, whatever queued it */
-    iceuv_out out[ICEUV_OUT_MAX]; /* datagrams not sent yet, in order */
-    unsigned nout, out_used;
-    uint8_t *out_mem;             /* ICEUV_OUT_BYTES, made with the first queued datagram */
-    uint64_t send_calls;          /* system calls that sent datagrams */
+    udp_batch out;                /* datagrams not sent yet (udp_batch.h) */
 
     unsigned depth;               /* nesting of calls into the agent */
     unsigned refs;                /* handles, requests and streams that still call back */
@@ -128,7 +109,7 @@ static void maybe_finish(camrtc_iceuv *u)
     camrtc_tls_config_free(u->own_tls);
     free(u->ca_file);
     free(u->interfaces);
-    free(u->out_mem);
+    udp_batch_free(&u->out);
     camrtc_rng_free(&u->rng);
     free(u);
 }
@@ -293,89 +274,14 @@ static void on_udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const s
     leave(u);
 }
 
-/* Sending: every datagram waits in a small queue until the loop iteration's I/O
- * callbacks are done (a uv_check runs right after them), then each socket's run of
- * datagrams leaves in one sendmmsg. A master that fans slices out to ten viewers thus
- * makes one system call per viewer per loop iteration instead of one per packet, and on
- * loopback wakes each viewer once per batch. A datagram queued elsewhere (a timer, or outside uv_run) leaves from an
- * idle handle, which also keeps the loop from waiting for I/O meanwhile: the queue is
- * always empty when the loop sleeps. A datagram that cannot be sent is dropped and
- * counted: ICE, DTLS and RTP all survive a lost datagram. */
+/* Sending: datagrams wait in u->out (udp_batch.h) until the loop iteration's I/O
+ * callbacks are done (a uv_check runs right after them). One queued elsewhere (a timer, or
+ * outside uv_run) leaves from an idle handle, which also keeps the loop from waiting for
+ * I/O meanwhile: the queue is always empty when the loop sleeps. */
 
-static void count_send(camrtc_iceuv *u, bool ok)
-{
-    if (ok)
-        u->stats.udp_sent++;
-    else
-        u->stats.udp_send_failed++;
-}
-
-/* One datagram at once, without the queue (no memory for it, or too long for it). */
-static void send_now(camrtc_iceuv *u, int sock, const struct sockaddr *to, const uint8_t *data, size_t len)
-{
-    uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
-    u->send_calls++;
-    count_send(u, uv_udp_try_send(&u->socks[sock].udp, &b, 1, to) >= 0);
-}
-
-#ifdef __linux__
-/* out[from..to) share one socket: sendmmsg them, skipping a datagram the kernel refuses
- * so that one bad destination does not take the others with it. Bounded: every call
- * either sends at least one datagram or skips one. */
-static void send_run(camrtc_iceuv *u, unsigned from, unsigned to)
-{
-    uv_os_fd_t fd;
-    if (uv_fileno((const uv_handle_t *)&u->socks[u->out[from].sock].udp, &fd) < 0) {
-        for (unsigned i = from; i < to; i++)
-            count_send(u, false);
-        return;
-    }
-    struct mmsghdr msg[ICEUV_OUT_MAX];
-    struct iovec iov[ICEUV_OUT_MAX];
-    unsigned n = to - from;
-    memset(msg, 0, n * sizeof msg[0]);
-    for (unsigned i = 0; i < n; i++) {
-        const iceuv_out *o = &u->out[from + i];
-        iov[i] = (struct iovec){.iov_base = u->out_mem + o->off, .iov_len = o->len};
-        msg[i].msg_hdr.msg_name = (void *)&o->to;
-        msg[i].msg_hdr.msg_namelen = o->to.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                                                  : sizeof(struct sockaddr_in);
-        msg[i].msg_hdr.msg_iov = &iov[i];
-        msg[i].msg_hdr.msg_iovlen = 1;
-    }
-    for (unsigned i = 0; i < n;) {
-        u->send_calls++;
-        int r = sendmmsg(fd, msg + i, n - i, 0);
-        if (r <= 0) {
-            count_send(u, false);   /* msg[i] refused (EAGAIN: buffer full, or a route error) */
-            i++;
-            continue;
-        }
-        for (int k = 0; k < r; k++)
-            count_send(u, true);
-        i += (unsigned)r;
-    }
-}
-#else
-static void send_run(camrtc_iceuv *u, unsigned from, unsigned to)
-{
-    for (unsigned i = from; i < to; i++) {
-        const iceuv_out *o = &u->out[i];
-        send_now(u, o->sock, (const struct sockaddr *)&o->to, u->out_mem + o->off, o->len);
-    }
-}
-#endif
-
-/* Send the whole queue, in order: one run per stretch of datagrams on the same socket. */
 static void flush_out(camrtc_iceuv *u)
 {
-    for (unsigned i = 0, j; i < u->nout; i = j) {
-        for (j = i + 1; j < u->nout && u->out[j].sock == u->out[i].sock; j++) {
-        }
-        send_run(u, i, j);
-    }
-    u->nout = 0;
-    u->out_used = 0;
+    udp_batch_flush(&u->out);
     uv_check_stop(&u->flush);
     uv_idle_stop(&u->flush_idle);
 }
@@ -398,22 +304,7 @@ void iceuv_io_send_udp(void *user, int sock, const camrtc_addr *to, const uint8_
     struct sockaddr_storage ss;
     if (!camrtc_addr_to_sockaddr(to, (struct sockaddr *)&ss))
         return;
-    if (!u->out_mem && len <= ICEUV_OUT_BYTES)
-        u->out_mem = malloc(ICEUV_OUT_BYTES);
-    if (u->nout == ICEUV_OUT_MAX || u->out_used + len > ICEUV_OUT_BYTES || !u->out_mem)
-        flush_out(u);   /* the queue is full: keep the order, send what waits first */
-    if (!u->out_mem || len > ICEUV_OUT_BYTES) {
-        send_now(u, sock, (const struct sockaddr *)&ss, data, len);
-        return;
-    }
-    iceuv_out *o = &u->out[u->nout++];
-    o->sock = sock;
-    o->off = u->out_used;
-    o->len = (unsigned)len;
-    o->to = ss;
-    memcpy(u->out_mem + o->off, data, len);
-    u->out_used += (unsigned)len;
-    if (u->nout == 1) {
+    if (udp_batch_add(&u->out, &u->socks[sock].udp, &ss, data, len) && u->out.n == 1) {
         uv_check_start(&u->flush, on_flush);
         uv_idle_start(&u->flush_idle, on_flush_idle);
     }
@@ -796,6 +687,7 @@ int iceuv_drv_new(uv_loop_t *loop, const camrtc_iceuv_config *cfg, const camrtc_
     if (!u)
         return CAMRTC_ENOMEM;
     u->loop = loop;
+    udp_batch_init(&u->out, &u->stats.udp_sent, &u->stats.udp_send_failed);
     if (cb)
         u->cb = *cb;
     u->ud = ud;
@@ -870,7 +762,7 @@ bool iceuv_drv_closing(const camrtc_iceuv *u)
 
 uint64_t iceuv_drv_send_calls(const camrtc_iceuv *u)
 {
-    return u->send_calls;
+    return u->out.calls;
 }
 
 /* ---- the bare ICE agent as the owner ---------------------------------------------------- */

@@ -237,6 +237,40 @@ static int shared_rebuild(camrtc_pc *pc, camrtc_time_us now, uint16_t seq)
     return (int)len;
 }
 
+/* The RTP header of a video packet of ours in front of pc->txbuf (RFC 3550 section 5.1):
+ * negotiated payload type, our next sequence number, SSRC, the source timestamp moved by
+ * our offset. Its length, or a negative error. */
+static int write_video_header(camrtc_pc *pc, uint32_t src_ts, bool marker)
+{
+    camrtc_rtp_header h;
+    memset(&h, 0, sizeof h);
+    h.marker = marker;
+    h.pt = pc->neg.video_pt;
+    h.seq = pc->seq;
+    h.ts = src_ts + pc->ts_offset;
+    h.ssrc = pc->ssrc;
+    return camrtc_rtp_write_header(&h, pc->txbuf, sizeof pc->txbuf);
+}
+
+/* A video packet left: stats and what the next sender report says. */
+static void count_sent(camrtc_pc *pc, camrtc_time_us now, size_t header, size_t payload, uint32_t src_ts,
+                       bool marker, bool keyframe)
+{
+    pc->st.packets_sent++;
+    pc->st.bytes_sent += payload;
+    pc->st.header_bytes_sent += header;
+    pc->sr_packets++;
+    pc->sr_octets += (uint32_t)payload;
+    pc->last_ts = src_ts + pc->ts_offset;
+    pc->last_ts_at = now;
+    pc->sent_any = true;
+    if (marker) {
+        pc->st.frames_sent++;
+        if (keyframe)
+            pc->st.key_frames_sent++;
+    }
+}
+
 /* ---- a new connection joins the fan-out ------------------------------------------------ */
 
 /* The template of list packet id, if the shared history h still holds it. */
@@ -277,14 +311,9 @@ bool pc_send_join(camrtc_pc *pc, camrtc_time_us now)
         return false;
     for (uint32_t i = 0; i < count; i++) {
         const uint8_t *t = join_template(l->history, first + i, &len, &at);
-        camrtc_rtp_header h;
-        memset(&h, 0, sizeof h);
-        h.marker = (t[1] & 0x80) != 0;
-        h.pt = pc->neg.video_pt;
-        h.seq = pc->seq;
-        h.ts = camrtc_rd32(t + 4) + pc->ts_offset;
-        h.ssrc = pc->ssrc;
-        if (camrtc_rtp_write_header(&h, pc->txbuf, sizeof pc->txbuf) != CAMRTC_RTP_HEADER_MIN) {
+        bool marker = (t[1] & 0x80) != 0;
+        uint32_t src_ts = camrtc_rd32(t + 4);
+        if (write_video_header(pc, src_ts, marker) != CAMRTC_RTP_HEADER_MIN) {
             if (i == 0)
                 return false;   /* cannot happen: the template's header has the same size */
             break;
@@ -297,19 +326,9 @@ bool pc_send_join(camrtc_pc *pc, camrtc_time_us now)
         pc->seq++;
         if (send_txbuf(pc, now, len) < 0)
             continue;   /* counted by SRTP or ICE; NACK can still fetch it */
-        pc->st.packets_sent++;
         pc->st.join_packets_sent++;
-        pc->st.bytes_sent += payload;
-        pc->st.header_bytes_sent += CAMRTC_RTP_HEADER_MIN;
-        pc->sr_packets++;
-        pc->sr_octets += (uint32_t)payload;
-        pc->last_ts = h.ts;
-        pc->last_ts_at = now;
-        pc->sent_any = true;
-        if (h.marker) {
-            pc->st.frames_sent++;
-            pc->st.key_frames_sent += pc->st.frames_sent == 1;   /* the IDR we started from */
-        }
+        /* The first frame is the IDR we started from. */
+        count_sent(pc, now, CAMRTC_RTP_HEADER_MIN, payload, src_ts, marker, pc->st.frames_sent == 0);
     }
     pc->need_keyframe = false;
     pc->joined = true;
@@ -386,14 +405,7 @@ int camrtc_pc_send_packets(camrtc_pc *pc, camrtc_time_us now, const camrtc_pc_pa
     int sent = 0;
     for (; i < l->n; i++) {
         const camrtc_pc_packet *p = &l->pkt[i];
-        camrtc_rtp_header h;
-        memset(&h, 0, sizeof h);
-        h.marker = p->marker;
-        h.pt = pc->neg.video_pt;
-        h.seq = pc->seq;
-        h.ts = p->rtp_ts + pc->ts_offset;
-        h.ssrc = pc->ssrc;
-        int hl = camrtc_rtp_write_header(&h, pc->txbuf, sizeof pc->txbuf);
+        int hl = write_video_header(pc, p->rtp_ts, p->marker);
         if (hl < 0 || (size_t)hl + p->payload_len > PC_PKT_MAX)
             return hl < 0 ? hl : CAMRTC_ETOOBIG;
         memcpy(pc->txbuf + hl, p->buf + l->header_room, p->payload_len);
@@ -403,19 +415,7 @@ int camrtc_pc_send_packets(camrtc_pc *pc, camrtc_time_us now, const camrtc_pc_pa
         if (send_txbuf(pc, now, len) < 0)
             continue;   /* SRTP or ICE refused: counted by them; the history has it for NACK */
         sent++;
-        pc->st.packets_sent++;
-        pc->st.bytes_sent += p->payload_len;
-        pc->st.header_bytes_sent += (uint64_t)hl;
-        pc->sr_packets++;
-        pc->sr_octets += (uint32_t)p->payload_len;
-        pc->last_ts = h.ts;
-        pc->last_ts_at = now;
-        pc->sent_any = true;
-        if (p->marker) {
-            pc->st.frames_sent++;
-            if (p->keyframe)
-                pc->st.key_frames_sent++;
-        }
+        count_sent(pc, now, (size_t)hl, p->payload_len, p->rtp_ts, p->marker, p->keyframe);
     }
     return sent;
 }

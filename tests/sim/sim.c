@@ -405,6 +405,19 @@ bool sim_timer_cancel(sim *s, uint64_t id)
     return true;
 }
 
+void sim_timer_keep(sim *s, uint64_t *id, camrtc_time_us *id_at, camrtc_time_us at, sim_timer_cb cb,
+                    void *user)
+{
+    if (*id && at == *id_at)
+        return;
+    if (*id)
+        sim_timer_cancel(s, *id);
+    *id = 0;
+    *id_at = at;
+    if (at != CAMRTC_TIME_NEVER)
+        *id = sim_timer_set(s, at, cb, user);
+}
+
 /* ---- links ------------------------------------------------------------------------- */
 
 static void link_config(link *l, const sim_link_config *cfg)

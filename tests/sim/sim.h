@@ -122,6 +122,12 @@ uint64_t sim_timer_set(sim *s, camrtc_time_us at, sim_timer_cb cb, void *user);
 /* Cancel a pending timer. False when it already ran or was cancelled (harmless). */
 bool sim_timer_cancel(sim *s, uint64_t id);
 
+/* Keep one timer at deadline `at` (CAMRTC_TIME_NEVER: none): *id and *id_at are the timer
+ * set last and its time (*id 0: none). Nothing changes when it is already there; else the
+ * old one is cancelled and a new one set. The callback must set *id to 0 when it fires. */
+void sim_timer_keep(sim *s, uint64_t *id, camrtc_time_us *id_at, camrtc_time_us at, sim_timer_cb cb,
+                    void *user);
+
 /* ---- links ------------------------------------------------------------------------ */
 
 typedef struct sim_link_config {

@@ -27,14 +27,7 @@ static void signal_timer(sim *s, void *user);
 static void reschedule(sim_ice_peer *p)
 {
     camrtc_time_us at = camrtc_ice_next_timeout(p->agent);
-    if (p->timer && at == p->timer_at)
-        return;
-    if (p->timer)
-        sim_timer_cancel(p->s, p->timer);
-    p->timer = 0;
-    p->timer_at = at;
-    if (at != CAMRTC_TIME_NEVER)
-        p->timer = sim_timer_set(p->s, at, agent_timer, p);
+    sim_timer_keep(p->s, &p->timer, &p->timer_at, at, agent_timer, p);
 }
 
 static void agent_timer(sim *s, void *user)
@@ -50,14 +43,7 @@ static void agent_timer(sim *s, void *user)
 static void signal_reschedule(sim_ice_peer *p)
 {
     camrtc_time_us at = p->inbox ? p->inbox->at : CAMRTC_TIME_NEVER;
-    if (p->sig_timer && at == p->sig_timer_at)
-        return;
-    if (p->sig_timer)
-        sim_timer_cancel(p->s, p->sig_timer);
-    p->sig_timer = 0;
-    p->sig_timer_at = at;
-    if (at != CAMRTC_TIME_NEVER)
-        p->sig_timer = sim_timer_set(p->s, at, signal_timer, p);
+    sim_timer_keep(p->s, &p->sig_timer, &p->sig_timer_at, at, signal_timer, p);
 }
 
 /* Queue m at p's inbox in delivery order (ties: sending order). Takes m. */

@@ -27,14 +27,7 @@ static void signal_timer(sim *s, void *user);
 void sim_pc_reschedule(sim_pc *p)
 {
     camrtc_time_us at = camrtc_pc_next_timeout(p->pc);
-    if (p->timer && at == p->timer_at)
-        return;
-    if (p->timer)
-        sim_timer_cancel(p->s, p->timer);
-    p->timer = 0;
-    p->timer_at = at;
-    if (at != CAMRTC_TIME_NEVER)
-        p->timer = sim_timer_set(p->s, at, pc_timer, p);
+    sim_timer_keep(p->s, &p->timer, &p->timer_at, at, pc_timer, p);
 }
 
 static void pc_timer(sim *s, void *user)
@@ -50,14 +43,7 @@ static void pc_timer(sim *s, void *user)
 static void signal_reschedule(sim_pc *p)
 {
     camrtc_time_us at = p->inbox ? p->inbox->at : CAMRTC_TIME_NEVER;
-    if (p->sig_timer && at == p->sig_timer_at)
-        return;
-    if (p->sig_timer)
-        sim_timer_cancel(p->s, p->sig_timer);
-    p->sig_timer = 0;
-    p->sig_timer_at = at;
-    if (at != CAMRTC_TIME_NEVER)
-        p->sig_timer = sim_timer_set(p->s, at, signal_timer, p);
+    sim_timer_keep(p->s, &p->sig_timer, &p->sig_timer_at, at, signal_timer, p);
 }
 
 static void msg_free(sim_pc_msg *m)

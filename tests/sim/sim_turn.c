@@ -65,14 +65,7 @@ static void turn_timer(sim *s, void *user);
 static void reschedule(sim_turn *t)
 {
     camrtc_time_us at = turn_server_next_timeout(t->srv);
-    if (t->timer && at == t->timer_at)
-        return;
-    if (t->timer)
-        sim_timer_cancel(t->s, t->timer);
-    t->timer = 0;
-    t->timer_at = at;
-    if (at != CAMRTC_TIME_NEVER)
-        t->timer = sim_timer_set(t->s, at, turn_timer, t);
+    sim_timer_keep(t->s, &t->timer, &t->timer_at, at, turn_timer, t);
 }
 
 static void turn_timer(sim *s, void *user)

@@ -36,6 +36,8 @@ def jpeg():
     c.qscale = 1
     frame = frame.reformat(format='yuvj420p')
     data = b''.join(bytes(p) for p in c.encode(frame)) + b''.join(bytes(p) for p in c.encode(None))
+    if not (data.startswith(b'\xff\xd8') and data.endswith(b'\xff\xd9')):
+        raise SystemExit('make_media: the encoder did not make one whole JPEG')
     open(os.path.join(HERE, 'small.jpg'), 'wb').write(data)
 
 
@@ -54,6 +56,9 @@ def h264(name, n, params, dirname=None):
         f.pts = i
         aus += [bytes(p) for p in c.encode(f)]
     aus += [bytes(p) for p in c.encode(None)]
+    # One access unit per frame, each in Annex-B: the tests compare our splitter with these.
+    if len(aus) != n or any(not (au.startswith(b'\x00\x00\x01') or au.startswith(b'\x00\x00\x00\x01')) for au in aus):
+        raise SystemExit('make_media: %s: %d access units for %d frames, or not Annex-B' % (name, len(aus), n))
     open(os.path.join(HERE, name), 'wb').write(b''.join(aus))
     if dirname:
         d = os.path.join(HERE, dirname)

@@ -23,6 +23,10 @@ async def main():
     out = sys.argv[1]
     for kind in ("recvonly", "sendrecv_dc"):
         s = await offer(kind)
+        # A recording the SDP tests can use: a video section offering H.264 (and for
+        # sendrecv_dc, the data channel); anything else is refused, nothing written.
+        if "m=video" not in s or "H264/90000" not in s or (kind == "sendrecv_dc" and "m=application" not in s):
+            sys.exit("gen_aiortc: aiortc's %s offer lacks video/H.264/data channel" % kind)
         with open(os.path.join(out, "aiortc_%s.sdp" % kind), "w", newline="") as f:
             f.write(s)
 
