@@ -595,17 +595,18 @@ static void bench_convert_one(camrtc_pixfmt fmt, const char *name)
         src.stride[0] = W;
         src.stride[1] = W;
     }
-    camrtc_frame dst, scratch = {0};
+    camrtc_frame dst;
     camrtc_frame_alloc_i420(&dst, W, H);
-    int rc = 0;
+    camrtc_converter *cv = NULL;
+    int rc = camrtc_converter_new(&cv, NULL, 0);
     uint64_t t0 = camrtc_now_us();
     for (int i = 0; i < N && rc == 0; i++)
-        rc = camrtc_convert_to_i420_scratch(&src, &dst, &scratch);
+        rc = camrtc_converter_run(cv, &src, &dst);
     double us = (double)(camrtc_now_us() - t0) / N;
     printf("{\"bench\":\"media\",\"what\":\"convert_720p\",\"from\":\"%s\",\"to\":\"I420\","
            "\"frames\":%d,\"us_per_frame\":%.1f,\"ok\":%s}\n", name, N, us, rc == 0 ? "true" : "false");
     camrtc_frame_free(&dst);
-    camrtc_frame_free(&scratch);
+    camrtc_converter_free(cv);
     free(mem);
 }
 

@@ -54,15 +54,28 @@ typedef struct camrtc_frame {
  * range (Y 16..235, Cb/Cr 16..240), as x264 signals it: MJPEG's full-range samples are
  * rescaled to it (black 0 -> 16, white 255 -> 235); the other formats pass unchanged. CAMRTC_EPROTO for a bad MJPEG frame (or
  * a packed frame shorter than its size says), CAMRTC_EINVAL for sizes out of range.
- * Scaling from a format other than I420 goes through a temporary I420 frame that this
- * call allocates and frees; a per-frame caller should use camrtc_convert_to_i420_scratch. */
+ * This one-shot form opens libyuv for the call (CAMRTC_EUNSUPPORTED when it cannot be
+ * loaded); a per-frame caller keeps a camrtc_converter. */
 int camrtc_convert_to_i420(const camrtc_frame *src, camrtc_frame *dst);
 
-/* Same, with a caller-owned scratch frame for the intermediate I420 picture: scratch
- * starts zeroed ({0}), is (re)allocated only when the source size changes, and is
- * freed by the caller with camrtc_frame_free. No allocation in the steady state. */
-int camrtc_convert_to_i420_scratch(const camrtc_frame *src, camrtc_frame *dst,
-                                   camrtc_frame *scratch);
+/* A converter: libyuv, opened for it when it is made rather than linked into every
+ * camrtc process (src/media/dynlib.h), and the scratch frame for the intermediate I420
+ * picture when a format other than I420 is scaled (allocated only when the source
+ * size changes: no allocation in the steady state). One thread at a time. */
+typedef struct camrtc_converter camrtc_converter;
+
+/* Make a converter. CAMRTC_EUNSUPPORTED with err naming the library and its Debian
+ * package when libyuv cannot be loaded; CAMRTC_ENOMEM. */
+int camrtc_converter_new(camrtc_converter **out, char *err, size_t errsz);
+
+/* camrtc_convert_to_i420 with this converter's libyuv and scratch frame. */
+int camrtc_converter_run(camrtc_converter *cv, const camrtc_frame *src, camrtc_frame *dst);
+
+/* The scratch frame (zeroed until a conversion needed it); for tests. */
+const camrtc_frame *camrtc_converter_scratch(const camrtc_converter *cv);
+
+/* Free a converter and close its libyuv; NULL is accepted. */
+void camrtc_converter_free(camrtc_converter *cv);
 
 /* Allocate / free the planes of an I420 frame of w x h (even sizes, 16..8192), in one
  * allocation owned by f. camrtc_frame_free only for frames made by alloc_i420; it

@@ -12,6 +12,24 @@
 
 #include "camrtc/error.h"
 #include "camrtc/media.h"
+#include "camrtc/str.h"
+#include "dynlib.h"
+
+/* libyuv, opened by each converter (see dynlib.h for why it is not linked); each entry
+ * has the type libyuv's headers declare. */
+#define YUV_SONAME "libyuv.so.0"
+#define YUV_PACKAGE "libyuv0"
+
+struct camrtc_converter {
+    void *dl;
+    __typeof__(&I420Scale) i420_scale;
+    __typeof__(&I420Copy) i420_copy;
+    __typeof__(&YUY2ToI420) yuy2_to_i420;
+    __typeof__(&NV12ToI420) nv12_to_i420;
+    __typeof__(&MJPGSize) mjpg_size;
+    __typeof__(&MJPGToI420) mjpg_to_i420;
+    camrtc_frame scratch;       /* the intermediate I420 picture when scaling */
+};
 
 static bool dim_ok(int w, int h)
 {
@@ -52,29 +70,29 @@ static int scratch_ensure(camrtc_frame *s, int w, int h)
     return CAMRTC_OK;
 }
 
-static int scale_i420(const camrtc_frame *s, camrtc_frame *d)
+static int scale_i420(const camrtc_converter *cv, const camrtc_frame *s, camrtc_frame *d)
 {
-    int rc = I420Scale(s->plane[0], s->stride[0], s->plane[1], s->stride[1], s->plane[2],
+    int rc = cv->i420_scale(s->plane[0], s->stride[0], s->plane[1], s->stride[1], s->plane[2],
                        s->stride[2], s->width, s->height, d->plane[0], d->stride[0], d->plane[1],
                        d->stride[1], d->plane[2], d->stride[2], d->width, d->height,
                        kFilterBilinear);
     return rc == 0 ? CAMRTC_OK : CAMRTC_EINVAL;
 }
 
-static int copy_i420(const camrtc_frame *s, camrtc_frame *d)
+static int copy_i420(const camrtc_converter *cv, const camrtc_frame *s, camrtc_frame *d)
 {
     if (s->stride[0] < s->width || s->stride[1] < (s->width + 1) / 2 ||
         s->stride[2] < (s->width + 1) / 2 || !s->plane[0] || !s->plane[1] || !s->plane[2])
         return CAMRTC_EINVAL;
     if (s->width != d->width || s->height != d->height)
-        return scale_i420(s, d);
-    I420Copy(s->plane[0], s->stride[0], s->plane[1], s->stride[1], s->plane[2], s->stride[2],
+        return scale_i420(cv, s, d);
+    cv->i420_copy(s->plane[0], s->stride[0], s->plane[1], s->stride[1], s->plane[2], s->stride[2],
              d->plane[0], d->stride[0], d->plane[1], d->stride[1], d->plane[2], d->stride[2],
              d->width, d->height);
     return CAMRTC_OK;
 }
 
-static int from_yuyv(const camrtc_frame *s, camrtc_frame *t)
+static int from_yuyv(const camrtc_converter *cv, const camrtc_frame *s, camrtc_frame *t)
 {
     /* One YUYV macropixel (4 bytes) covers two pixels. */
     size_t row = (size_t)((s->width + 1) / 2) * 4;
@@ -82,17 +100,17 @@ static int from_yuyv(const camrtc_frame *s, camrtc_frame *t)
     if (!s->plane[0] || (size_t)stride < row ||
         s->bytes < (size_t)stride * (size_t)(s->height - 1) + row)
         return CAMRTC_EPROTO;
-    YUY2ToI420(s->plane[0], stride, t->plane[0], t->stride[0], t->plane[1], t->stride[1],
+    cv->yuy2_to_i420(s->plane[0], stride, t->plane[0], t->stride[0], t->plane[1], t->stride[1],
                t->plane[2], t->stride[2], s->width, s->height);
     return CAMRTC_OK;
 }
 
-static int from_nv12(const camrtc_frame *s, camrtc_frame *t)
+static int from_nv12(const camrtc_converter *cv, const camrtc_frame *s, camrtc_frame *t)
 {
     if (!s->plane[0] || !s->plane[1] || s->stride[0] < s->width ||
         s->stride[1] < 2 * ((s->width + 1) / 2))
         return CAMRTC_EINVAL;
-    NV12ToI420(s->plane[0], s->stride[0], s->plane[1], s->stride[1], t->plane[0], t->stride[0],
+    cv->nv12_to_i420(s->plane[0], s->stride[0], s->plane[1], s->stride[1], t->plane[0], t->stride[0],
                t->plane[1], t->stride[1], t->plane[2], t->stride[2], s->width, s->height);
     return CAMRTC_OK;
 }
@@ -128,60 +146,99 @@ static void full_to_limited(camrtc_frame *f)
 }
 
 /* JPEG carries its own size; trust that over the frame's (a camera may switch). */
-static int from_mjpeg(const camrtc_frame *s, camrtc_frame *d, camrtc_frame *scratch)
+static int from_mjpeg(camrtc_converter *cv, const camrtc_frame *s, camrtc_frame *d)
 {
     int jw = 0, jh = 0;
-    if (!s->plane[0] || s->bytes < 4 || MJPGSize(s->plane[0], s->bytes, &jw, &jh) != 0 ||
+    if (!s->plane[0] || s->bytes < 4 || cv->mjpg_size(s->plane[0], s->bytes, &jw, &jh) != 0 ||
         !dim_ok(jw, jh))
         return CAMRTC_EPROTO;
     camrtc_frame *t = d;
     if (jw != d->width || jh != d->height) {
-        int rc = scratch_ensure(scratch, jw, jh);
+        int rc = scratch_ensure(&cv->scratch, jw, jh);
         if (rc < 0)
             return rc;
-        t = scratch;
+        t = &cv->scratch;
     }
-    if (MJPGToI420(s->plane[0], s->bytes, t->plane[0], t->stride[0], t->plane[1], t->stride[1],
+    if (cv->mjpg_to_i420(s->plane[0], s->bytes, t->plane[0], t->stride[0], t->plane[1], t->stride[1],
                    t->plane[2], t->stride[2], jw, jh, jw, jh) != 0)
         return CAMRTC_EPROTO;
-    int rc = t == d ? CAMRTC_OK : scale_i420(t, d);
+    int rc = t == d ? CAMRTC_OK : scale_i420(cv, t, d);
     if (rc == CAMRTC_OK)
         full_to_limited(d);                 /* after scaling: fewer samples when smaller */
     return rc;
 }
 
-int camrtc_convert_to_i420_scratch(const camrtc_frame *src, camrtc_frame *dst,
-                                   camrtc_frame *scratch)
+int camrtc_converter_new(camrtc_converter **out, char *err, size_t errsz)
 {
-    if (!src || !dst || !scratch || !dst_ok(dst))
+    *out = NULL;
+    camrtc_converter *cv = calloc(1, sizeof *cv);
+    if (!cv) {
+        camrtc_errf(err, errsz, "out of memory");
+        return CAMRTC_ENOMEM;
+    }
+    const camrtc_dynsym syms[] = {
+        {"I420Scale", &cv->i420_scale},     {"I420Copy", &cv->i420_copy},
+        {"YUY2ToI420", &cv->yuy2_to_i420},  {"NV12ToI420", &cv->nv12_to_i420},
+        {"MJPGSize", &cv->mjpg_size},       {"MJPGToI420", &cv->mjpg_to_i420},
+    };
+    int rc = camrtc_dynlib_open(&cv->dl, YUV_SONAME, YUV_PACKAGE, syms, sizeof syms / sizeof syms[0],
+                                err, errsz);
+    if (rc < 0) {
+        free(cv);
+        return rc;
+    }
+    *out = cv;
+    return CAMRTC_OK;
+}
+
+void camrtc_converter_free(camrtc_converter *cv)
+{
+    if (!cv)
+        return;
+    camrtc_frame_free(&cv->scratch);
+    camrtc_dynlib_close(cv->dl);
+    free(cv);
+}
+
+const camrtc_frame *camrtc_converter_scratch(const camrtc_converter *cv)
+{
+    return &cv->scratch;
+}
+
+int camrtc_converter_run(camrtc_converter *cv, const camrtc_frame *src, camrtc_frame *dst)
+{
+    if (!cv || !src || !dst || !dst_ok(dst))
         return CAMRTC_EINVAL;
     if (src->fmt == CAMRTC_PIX_MJPEG)
-        return from_mjpeg(src, dst, scratch);
+        return from_mjpeg(cv, src, dst);
     if (!dim_ok(src->width, src->height))
         return CAMRTC_EINVAL;
     if (src->fmt == CAMRTC_PIX_I420)
-        return copy_i420(src, dst);
+        return copy_i420(cv, src, dst);
     if (src->fmt != CAMRTC_PIX_YUYV && src->fmt != CAMRTC_PIX_NV12)
         return CAMRTC_EINVAL;
 
     bool same = src->width == dst->width && src->height == dst->height;
     camrtc_frame *t = dst;
     if (!same) {
-        int rc = scratch_ensure(scratch, src->width, src->height);
+        int rc = scratch_ensure(&cv->scratch, src->width, src->height);
         if (rc < 0)
             return rc;
-        t = scratch;
+        t = &cv->scratch;
     }
-    int rc = src->fmt == CAMRTC_PIX_YUYV ? from_yuyv(src, t) : from_nv12(src, t);
+    int rc = src->fmt == CAMRTC_PIX_YUYV ? from_yuyv(cv, src, t) : from_nv12(cv, src, t);
     if (rc < 0 || same)
         return rc;
-    return scale_i420(t, dst);
+    return scale_i420(cv, t, dst);
 }
 
 int camrtc_convert_to_i420(const camrtc_frame *src, camrtc_frame *dst)
 {
-    camrtc_frame scratch = {0};
-    int rc = camrtc_convert_to_i420_scratch(src, dst, &scratch);
-    camrtc_frame_free(&scratch);
+    camrtc_converter *cv;
+    int rc = camrtc_converter_new(&cv, NULL, 0);
+    if (rc < 0)
+        return rc;
+    rc = camrtc_converter_run(cv, src, dst);
+    camrtc_converter_free(cv);
     return rc;
 }

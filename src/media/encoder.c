@@ -11,6 +11,45 @@
 #include <x264.h>
 
 #include "camrtc/error.h"
+#include "dynlib.h"
+
+/* x264, opened by the encoder that needs it (see dynlib.h for why it is not linked).
+ * Each entry has the type x264.h declares; x264_encoder_open is a macro for the
+ * build-numbered name, which is also the library's soname number. */
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define X264_SONAME "libx264.so." STR(X264_BUILD)
+#define X264_PACKAGE "libx264-" STR(X264_BUILD)
+
+typedef struct x264_api {
+    void *dl;
+    __typeof__(&x264_param_default_preset) param_default_preset;
+    __typeof__(&x264_param_apply_profile) param_apply_profile;
+    __typeof__(&x264_encoder_open) encoder_open;
+    __typeof__(&x264_encoder_encode) encoder_encode;
+    __typeof__(&x264_encoder_close) encoder_close;
+    __typeof__(&x264_encoder_parameters) encoder_parameters;
+    __typeof__(&x264_encoder_reconfig) encoder_reconfig;
+    __typeof__(&x264_nal_encode) nal_encode;
+    __typeof__(&x264_picture_init) picture_init;
+} x264_api;
+
+static int x264_api_open(x264_api *x, char *err, size_t errsz)
+{
+    const camrtc_dynsym syms[] = {
+        {"x264_param_default_preset", &x->param_default_preset},
+        {"x264_param_apply_profile", &x->param_apply_profile},
+        {"x264_encoder_open_" STR(X264_BUILD), &x->encoder_open},
+        {"x264_encoder_encode", &x->encoder_encode},
+        {"x264_encoder_close", &x->encoder_close},
+        {"x264_encoder_parameters", &x->encoder_parameters},
+        {"x264_encoder_reconfig", &x->encoder_reconfig},
+        {"x264_nal_encode", &x->nal_encode},
+        {"x264_picture_init", &x->picture_init},
+    };
+    return camrtc_dynlib_open(&x->dl, X264_SONAME, X264_PACKAGE, syms, sizeof syms / sizeof syms[0],
+                              err, errsz);
+}
 
 /* x264_param_t.nalu_process needs an output buffer of i_payload * 3 / 2 + 5 + 64 bytes
  * (x264.h): room for emulation-prevention bytes and the 4-byte length prefix. */
@@ -27,6 +66,7 @@
 #define PRESET_MAX 32        /* x264's preset names are short ("ultrafast") */
 
 struct camrtc_encoder {
+    x264_api x;
     x264_t *h;
     /* The checked configuration (preset copied), kept to reopen x264 with another
      * profile (camrtc_encoder_set_profile); bitrate_kbps follows set_bitrate. */
@@ -194,7 +234,7 @@ static void on_x264_nal(x264_t *h, x264_nal_t *nal, void *opaque)
         e->alloc_failed = true;
         return;
     }
-    x264_nal_encode(h, e->buf[slot], nal);
+    e->x.nal_encode(h, e->buf[slot], nal);
     if (nal->i_payload > NAL_PREFIX)
         take_nal(e, nal->p_payload + NAL_PREFIX, (size_t)(nal->i_payload - NAL_PREFIX), slot);
 }
@@ -204,7 +244,7 @@ static void on_x264_nal(x264_t *h, x264_nal_t *nal, void *opaque)
 static int open_x264(camrtc_encoder *e, const camrtc_encoder_config *c, char *err, size_t errsz)
 {
     x264_param_t p;
-    if (x264_param_default_preset(&p, c->preset, "zerolatency") < 0) {
+    if (e->x.param_default_preset(&p, c->preset, "zerolatency") < 0) {
         camrtc_errf(err, errsz, "unknown x264 preset '%s'", c->preset);
         return CAMRTC_EINVAL;
     }
@@ -238,11 +278,11 @@ static int open_x264(camrtc_encoder *e, const camrtc_encoder_config *c, char *er
         p.b_cabac = 1;
     if (c->profile == CAMRTC_H264_HIGH)
         p.analyse.b_transform_8x8 = 1;
-    if (x264_param_apply_profile(&p, profile_name(c->profile)) < 0) {
+    if (e->x.param_apply_profile(&p, profile_name(c->profile)) < 0) {
         camrtc_errf(err, errsz, "x264 refuses profile %s with these settings", profile_name(c->profile));
         return CAMRTC_EUNSUPPORTED;
     }
-    e->h = x264_encoder_open(&p);
+    e->h = e->x.encoder_open(&p);
     if (!e->h) {
         camrtc_errf(err, errsz, "x264_encoder_open failed for %dx%d", c->width, c->height);
         return CAMRTC_EUNSUPPORTED;
@@ -283,8 +323,11 @@ int camrtc_encoder_new(const camrtc_encoder_config *cfg, camrtc_encoder_nal_fn o
     e->height = c.height;
     e->fps = c.fps;
     e->kbps = c.bitrate_kbps;
-    r = open_x264(e, &c, err, errsz);
+    r = x264_api_open(&e->x, err, errsz);
+    if (r >= 0)
+        r = open_x264(e, &c, err, errsz);
     if (r < 0) {
+        camrtc_dynlib_close(e->x.dl);
         free(e);
         return r;
     }
@@ -296,7 +339,8 @@ void camrtc_encoder_free(camrtc_encoder *e)
 {
     if (!e)
         return;
-    x264_encoder_close(e->h);
+    e->x.encoder_close(e->h);
+    camrtc_dynlib_close(e->x.dl);
     free(e->buf[0]);
     free(e->buf[1]);
     free(e);
@@ -323,7 +367,7 @@ int camrtc_encoder_encode(camrtc_encoder *e, const camrtc_frame *f)
         !f->plane[0] || !f->plane[1] || !f->plane[2])
         return CAMRTC_EINVAL;
     x264_picture_t pic, pic_out;
-    x264_picture_init(&pic);
+    e->x.picture_init(&pic);
     pic.img.i_csp = X264_CSP_I420;
     pic.img.i_plane = 3;
     for (int i = 0; i < 3; i++) {
@@ -345,7 +389,7 @@ int camrtc_encoder_encode(camrtc_encoder *e, const camrtc_frame *f)
 
     x264_nal_t *nals = NULL;
     int n = 0;
-    if (x264_encoder_encode(e->h, &nals, &n, &pic, &pic_out) < 0)
+    if (e->x.encoder_encode(e->h, &nals, &n, &pic, &pic_out) < 0)
         return CAMRTC_EINTERNAL;
     if (!e->use_nalu_cb) {
         /* Sliced threads: the NALs come back together, in order, prefixed. */
@@ -373,11 +417,11 @@ int camrtc_encoder_set_bitrate(camrtc_encoder *e, int kbps)
     if (kbps < MIN_KBPS || kbps > MAX_KBPS)
         return CAMRTC_EINVAL;
     x264_param_t p;
-    x264_encoder_parameters(e->h, &p);
+    e->x.encoder_parameters(e->h, &p);
     p.rc.i_bitrate = kbps;
     p.rc.i_vbv_max_bitrate = kbps;
     p.rc.i_vbv_buffer_size = vbv_kbit(kbps, e->fps);
-    if (x264_encoder_reconfig(e->h, &p) < 0)
+    if (e->x.encoder_reconfig(e->h, &p) < 0)
         return CAMRTC_EUNSUPPORTED;
     e->kbps = kbps;
     e->cfg.bitrate_kbps = kbps;
@@ -403,7 +447,7 @@ int camrtc_encoder_set_profile(camrtc_encoder *e, camrtc_h264_profile profile)
         e->h = old;
         return r;
     }
-    x264_encoder_close(old);
+    e->x.encoder_close(old);
     e->cfg.profile = profile;
     e->force_idr = true;        /* a new x264 starts with one anyway: say it */
     return CAMRTC_OK;

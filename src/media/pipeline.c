@@ -73,10 +73,12 @@ struct camrtc_pipeline {
     camrtc_encoder *enc;           /* NULL for pre-encoded sources */
     pthread_t enc_thread;
     bool enc_started;
-    camrtc_frame conv, scratch;    /* conversion target and libyuv's intermediate */
+    camrtc_frame conv;             /* conversion target */
+    camrtc_converter *conv_cv;     /* libyuv for the encoder thread; made when first needed */
     bool waiting_idr;              /* dropping NALs until the next IDR */
     uint64_t drop_frame_id;
-    int spare_slot;                /* a slot taken from free_slots but not used, or -1 */
+    uint32_t *free_stack;          /* free slot indices, encoder thread only (take_free_slot) */
+    size_t free_top;
     uint64_t frames_done;
     uint64_t au_count;             /* pre-encoded: access units read, the frame ids */
     bool au_key;
@@ -90,7 +92,7 @@ struct camrtc_pipeline {
     pthread_t cap_thread;
     bool cap_started;
     camrtc_frame raw[CAMRTC_PIPELINE_RAW_CAP];
-    camrtc_frame cap_scratch;
+    camrtc_converter *cap_cv;      /* libyuv for the capture thread */
     _Atomic uint32_t latest;       /* the newest raw frame not yet taken, or RAW_NONE */
     uint32_t cap_spare;            /* capture thread: a buffer back from the mailbox */
     camrtc_ring *raw_free;         /* encoder → capture: buffers done with */
@@ -161,15 +163,24 @@ static void begin_drop(camrtc_pipeline *p, const camrtc_nal *n)
     }
 }
 
+/* Free slots on the encoder thread: a stack with the most recently returned on top.
+ * The loop hands slots back through free_slots in the order it is done with them;
+ * moving them onto the stack before each take makes the encoder reuse the few slots in
+ * circulation (warm in cache) while the rest of the pool stays untouched. A slot's
+ * buffer is allocated at its first use, so the pool costs memory for the most NALs
+ * ever in flight at once (a keyframe's worth), not for 2 x the ring's capacity; taking
+ * slots in ring order would have touched every one of them. */
 static int take_free_slot(camrtc_pipeline *p)
 {
-    if (p->spare_slot >= 0) {
-        int s = p->spare_slot;
-        p->spare_slot = -1;
-        return s;
-    }
     uint32_t idx;
-    return camrtc_ring_pop_copy(p->free_slots, &idx) ? (int)idx : -1;
+    while (camrtc_ring_pop_copy(p->free_slots, &idx))
+        p->free_stack[p->free_top++] = idx;    /* stack + ring + in flight = nslots */
+    return p->free_top ? (int)p->free_stack[--p->free_top] : -1;
+}
+
+static void give_back_slot(camrtc_pipeline *p, int idx)
+{
+    p->free_stack[p->free_top++] = (uint32_t)idx;
 }
 
 static bool slot_fit(nal_slot *s, size_t len)
@@ -216,7 +227,7 @@ static void out_push(camrtc_pipeline *p, const camrtc_nal *n)
     }
     nal_slot *s = &p->slots[idx];
     if (!slot_fit(s, n->len)) {
-        p->spare_slot = idx;
+        give_back_slot(p, idx);
         INC(nals_dropped_no_buffer);
         begin_drop(p, n);
         return;
@@ -287,16 +298,22 @@ static int encode_picture(camrtc_pipeline *p, const camrtc_frame *f)
     return r < 0 ? r : 0;
 }
 
-/* Bring f to I420 at the target size into p->conv unless it already is. */
+/* Bring f to I420 at the target size into p->conv unless it already is. A source
+ * whose first frames needed nothing has no converter yet: it is made here, once. */
 static int to_target(camrtc_pipeline *p, const camrtc_frame *f, camrtc_frame *conv,
-                     camrtc_frame *scratch, const camrtc_frame **out)
+                     const camrtc_frame **out)
 {
     if (f->fmt == CAMRTC_PIX_I420 && f->width == p->width && f->height == p->height) {
         *out = f;
         return 0;
     }
+    if (!p->conv_cv) {
+        int r = camrtc_converter_new(&p->conv_cv, NULL, 0);
+        if (r < 0)
+            return r;
+    }
     camrtc_time_us t0 = camrtc_now_us();
-    int r = camrtc_convert_to_i420_scratch(f, conv, scratch);
+    int r = camrtc_converter_run(p->conv_cv, f, conv);
     ADD(convert_us_total, camrtc_now_us() - t0);
     conv->frame_id = f->frame_id;
     conv->capture_us = f->capture_us;
@@ -327,7 +344,7 @@ static int run_paced_raw(camrtc_pipeline *p)
             return r;
         INC(frames_captured);
         const camrtc_frame *pic;
-        r = to_target(p, &f, &p->conv, &p->scratch, &pic);
+        r = to_target(p, &f, &p->conv, &pic);
         if (r < 0)
             return r;
         r = encode_picture(p, pic);
@@ -537,7 +554,7 @@ static void *capture_main(void *arg)
         }
         camrtc_frame *dst = &p->raw[idx];
         camrtc_time_us t0 = camrtc_now_us();
-        r = camrtc_convert_to_i420_scratch(&f, dst, &p->cap_scratch);
+        r = camrtc_converter_run(p->cap_cv, &f, dst);
         ADD(convert_us_total, camrtc_now_us() - t0);
         dst->frame_id = f.frame_id;
         dst->capture_us = f.capture_us;
@@ -652,11 +669,11 @@ static int setup_output(camrtc_pipeline *p)
     p->nslots = 2 * camrtc_ring_capacity(p->out);
     p->free_slots = camrtc_ring_new(p->nslots, sizeof(uint32_t));
     p->slots = calloc(p->nslots, sizeof(*p->slots));
-    if (!p->free_slots || !p->slots)
+    p->free_stack = calloc(p->nslots, sizeof(*p->free_stack));
+    if (!p->free_slots || !p->slots || !p->free_stack)
         return CAMRTC_ENOMEM;
-    for (uint32_t i = 0; i < p->nslots; i++)
-        camrtc_ring_push(p->free_slots, &i);   /* before the threads exist */
-    p->spare_slot = -1;
+    for (size_t i = p->nslots; i-- > 0;)
+        give_back_slot(p, (int)i);             /* slot 0 on top */
     return CAMRTC_OK;
 }
 
@@ -693,6 +710,13 @@ static int setup_encoder(camrtc_pipeline *p, const camrtc_encoder_config *enc,
         camrtc_errf(err, errsz, "out of memory");
         return CAMRTC_ENOMEM;
     }
+    /* libyuv only when frames need it: the capture thread copies every frame into its
+     * buffers, the encoder thread converts a raw source's frames of another format or
+     * size. testsrc at the encoder's size needs none, so it never loads libyuv. */
+    if (p->use_capture)
+        return camrtc_converter_new(&p->cap_cv, err, errsz);
+    if (p->info.fmt != CAMRTC_PIX_I420 || p->info.width != p->width || p->info.height != p->height)
+        return camrtc_converter_new(&p->conv_cv, err, errsz);
     return CAMRTC_OK;
 }
 
@@ -798,11 +822,12 @@ void camrtc_pipeline_free(camrtc_pipeline *p)
     for (size_t i = 0; i < p->nslots && p->slots; i++)
         free(p->slots[i].buf);
     free(p->slots);
+    free(p->free_stack);
     for (int i = 0; i < CAMRTC_PIPELINE_RAW_CAP; i++)
         camrtc_frame_free(&p->raw[i]);
-    camrtc_frame_free(&p->cap_scratch);
+    camrtc_converter_free(p->cap_cv);
     camrtc_frame_free(&p->conv);
-    camrtc_frame_free(&p->scratch);
+    camrtc_converter_free(p->conv_cv);
     camrtc_ring_free(p->raw_free);
     camrtc_ring_free(p->ctrl);
     camrtc_ring_free(p->out);

@@ -146,15 +146,21 @@ TEST(yuyv_scaled_with_reused_scratch)
     }
     camrtc_frame src = {.fmt = CAMRTC_PIX_YUYV, .width = 64, .height = 32,
                         .plane = {yuyv}, .bytes = sizeof yuyv};
-    camrtc_frame dst, scratch = {0};
+    camrtc_frame dst;
+    camrtc_converter *cv = NULL;
+    char err[128] = "";
+    CHECK_EQ_INT(camrtc_converter_new(&cv, err, sizeof err), 0);
     CHECK_EQ_INT(camrtc_frame_alloc_i420(&dst, 32, 16), 0);
-    int rc1 = camrtc_convert_to_i420_scratch(&src, &dst, &scratch);
-    uint8_t *first = scratch.plane[0];
-    int rc2 = camrtc_convert_to_i420_scratch(&src, &dst, &scratch);
-    bool reused = scratch.plane[0] == first && scratch.width == 64 && scratch.height == 32;
+    bool fresh = camrtc_converter_scratch(cv)->plane[0] == NULL;
+    int rc1 = camrtc_converter_run(cv, &src, &dst);
+    const camrtc_frame *scratch = camrtc_converter_scratch(cv);
+    uint8_t *first = scratch->plane[0];
+    int rc2 = camrtc_converter_run(cv, &src, &dst);
+    bool reused = first && scratch->plane[0] == first && scratch->width == 64 && scratch->height == 32;
     int y = Y(&dst, 17, 9), u = U(&dst, 17, 9), v = V(&dst, 17, 9);
-    camrtc_frame_free(&scratch);
+    camrtc_converter_free(cv);
     camrtc_frame_free(&dst);
+    CHECK(fresh);
     CHECK_EQ_INT(rc1, 0);
     CHECK_EQ_INT(rc2, 0);
     CHECK(reused);
