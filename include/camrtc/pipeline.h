@@ -93,6 +93,8 @@ typedef struct camrtc_pipeline_stats {
     uint64_t encode_us_total;      /* time in camrtc_encoder_encode, summed */
     uint64_t encode_us_max;
     uint64_t convert_us_total;     /* time in libyuv conversion, summed */
+    uint64_t nal_buffers;          /* NAL slots given a buffer (at first use): the pool's
+                                    * memory follows the NALs in flight, not its size */
 } camrtc_pipeline_stats;
 
 /* Open the source and start the threads. enc may be NULL, and its width, height and fps

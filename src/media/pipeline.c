@@ -55,7 +55,7 @@ typedef struct pipe_stats {
         nals_dropped_too_big;
     _Atomic uint64_t idr_requests, bitrate_changes, late_frames;
     _Atomic uint64_t profile_changes, profile_failures;
-    _Atomic uint64_t encode_us_total, encode_us_max, convert_us_total;
+    _Atomic uint64_t encode_us_total, encode_us_max, convert_us_total, nal_buffers;
 } pipe_stats;
 
 struct camrtc_pipeline {
@@ -183,7 +183,7 @@ static void give_back_slot(camrtc_pipeline *p, int idx)
     p->free_stack[p->free_top++] = (uint32_t)idx;
 }
 
-static bool slot_fit(nal_slot *s, size_t len)
+static bool slot_fit(camrtc_pipeline *p, nal_slot *s, size_t len)
 {
     if (s->cap >= len)
         return true;
@@ -193,6 +193,8 @@ static bool slot_fit(nal_slot *s, size_t len)
     uint8_t *b = realloc(s->buf, cap);
     if (!b)
         return false;
+    if (!s->cap)
+        INC(nal_buffers);
     s->buf = b;
     s->cap = cap;
     return true;
@@ -226,7 +228,7 @@ static void out_push(camrtc_pipeline *p, const camrtc_nal *n)
         return;
     }
     nal_slot *s = &p->slots[idx];
-    if (!slot_fit(s, n->len)) {
+    if (!slot_fit(p, s, n->len)) {
         give_back_slot(p, idx);
         INC(nals_dropped_no_buffer);
         begin_drop(p, n);
@@ -641,6 +643,7 @@ void camrtc_pipeline_get_stats(const camrtc_pipeline *p0, camrtc_pipeline_stats 
         .profile_changes = LOAD(profile_changes), .profile_failures = LOAD(profile_failures),
         .late_frames = LOAD(late_frames), .encode_us_total = LOAD(encode_us_total),
         .encode_us_max = LOAD(encode_us_max), .convert_us_total = LOAD(convert_us_total),
+        .nal_buffers = LOAD(nal_buffers),
     };
 }
 

@@ -6,6 +6,12 @@
 
 #include "camrtc/encoder.h"
 #include "camrtc/error.h"
+#include "media/dynlib.h"
+
+#include <x264.h>     /* X264_BUILD: the soname number */
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 #define MAX_NALS 4096
 
@@ -610,6 +616,31 @@ TEST(frame_sei_can_be_turned_off)
     free(s);
 }
 
+/* x264 is opened at run time (media/dynlib.h): a library or function that is not there
+ * is an error naming it and the package to install, with nothing left open. */
+TEST(missing_library_or_function_is_a_clear_error)
+{
+    void (*fn)(void) = NULL;
+    void *h = (void *)1;
+    char err[256] = "";
+    const camrtc_dynsym none[] = {{"x264_encoder_close", &fn}};
+    CHECK_EQ_INT(camrtc_dynlib_open(&h, "libcamrtc-no-such.so.0", "camrtc-no-such", none, 1, err, sizeof err),
+                 CAMRTC_EUNSUPPORTED);
+    CHECK(h == NULL);
+    CHECK(strstr(err, "libcamrtc-no-such.so.0") != NULL);
+    CHECK(strstr(err, "Debian package camrtc-no-such") != NULL);
+    const camrtc_dynsym bad[] = {{"x264_encoder_close", &fn}, {"x264_no_such_function", &fn}};
+    CHECK_EQ_INT(camrtc_dynlib_open(&h, "libx264.so." STR(X264_BUILD), "libx264", bad, 2, err, sizeof err),
+                 CAMRTC_EUNSUPPORTED);
+    CHECK(h == NULL);
+    CHECK(strstr(err, "x264_no_such_function") != NULL);
+    const camrtc_dynsym good[] = {{"x264_encoder_close", &fn}};
+    CHECK_EQ_INT(camrtc_dynlib_open(&h, "libx264.so." STR(X264_BUILD), "libx264", good, 1, err, sizeof err),
+                 CAMRTC_OK);
+    CHECK(h != NULL && fn != NULL);
+    camrtc_dynlib_close(h);
+}
+
 int main(void)
 {
     return RUN_TESTS(sps_profile_level_constrained_baseline, sps_profile_level_main,
@@ -622,5 +653,6 @@ int main(void)
                      profile_switch_with_sliced_threads, absurd_configurations_are_refused_with_a_reason,
                      rtp_timestamp_is_90khz_from_capture_time_with_offset,
                      every_picture_carries_its_frame_id_and_capture_time_in_an_sei,
-                     sliced_threads_carry_the_sei_too, frame_sei_can_be_turned_off);
+                     sliced_threads_carry_the_sei_too, frame_sei_can_be_turned_off,
+                     missing_library_or_function_is_a_clear_error);
 }

@@ -187,6 +187,27 @@ TEST(paced_testsrc_frames_arrive_in_order)
     ctx_done(&c);
 }
 
+/* A consumer that gives every NAL back at once keeps few in flight: the pool reuses
+ * those slots and never gives the others a buffer. Taking free slots in ring order
+ * would have put a buffer in every slot once more NALs than slots went through. */
+TEST(released_nals_reuse_a_few_buffers)
+{
+    ctx c;
+    ctx_init(&c);
+    camrtc_pipeline_settings set = {.max_frames = 60, .out_capacity = 16, .unpaced = true};
+    CHECK_EQ_INT(start(&c, "testsrc", 320, 240, 30, &set), CAMRTC_OK);
+    uv_run(&c.loop, UV_RUN_DEFAULT);
+    CHECK(!c.timed_out);
+    CHECK(c.ended);
+    camrtc_pipeline_stats st;
+    camrtc_pipeline_get_stats(c.p, &st);
+    CHECK(st.nals_delivered > 3 * 32);                 /* 32 slots: 2 x the ring */
+    CHECK_EQ_INT(st.nals_dropped_no_buffer, 0);
+    CHECK(st.nal_buffers > 0);
+    CHECK(st.nal_buffers < 32);
+    ctx_done(&c);
+}
+
 TEST(forced_idr_and_bitrate_travel_the_control_ring)
 {
     ctx c;
@@ -599,7 +620,7 @@ TEST(bad_source_or_size_is_a_clear_error)
 
 int main(void)
 {
-    return RUN_TESTS(paced_testsrc_frames_arrive_in_order,
+    return RUN_TESTS(paced_testsrc_frames_arrive_in_order, released_nals_reuse_a_few_buffers,
                      forced_idr_and_bitrate_travel_the_control_ring,
                      profile_switch_travels_the_control_ring_and_starts_with_an_idr,
                      full_output_ring_drops_until_the_next_idr,
