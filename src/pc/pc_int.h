@@ -24,13 +24,13 @@
 /* A seq resent less than max(RTT, this) ago is not resent again: the receiver asked
  * before the first resend could reach it. */
 #define PC_RESEND_MIN_GAP CAMRTC_MS(10)
-/* A PLI that reaches us less than max(RTT + SLACK, FLOOR) after an IDR began going out to
- * that viewer was sent before the IDR reached it: it "crossed" the IDR in flight and the
- * IDR answers it (RFC 4585 section 6.3.1); a second IDR would be a bitrate spike for every
- * viewer of the one encoder. The RTT is the RR's (RFC 3550 section 6.4.1), else the ICE
+/* A PLI (RFC 4585 section 6.3.1) that reaches us less than max(RTT + SLACK, FLOOR) after
+ * an IDR began going out to that viewer was sent before the IDR reached it: it "crossed"
+ * the IDR in flight and the IDR answers it; a second IDR would be a bitrate spike for
+ * every viewer of the one encoder. The RTT is the RR's (RFC 3550 section 6.4.1), else the ICE
  * pair's, else DEFAULT_RTT. Why these numbers:
  * - SLACK: the viewer needs the whole IDR, not its first packet, and its jitter buffer
- *   releases it a little later; 10 ms is an IDR of ~12 KB at 10 Mbit/s plus the release.
+ *   releases it a little later; 10 ms is the burst of a ~12 KB IDR at 10 Mbit/s.
  * - FLOOR: on a LAN the RTT is ~1 ms and the IDR's burst and the viewer's assembly are all
  *   there is; 20 ms covers that and is still under one frame interval at 30 fps.
  * - DEFAULT_RTT: before the first RR (about a second in) and without an ICE measure; a
