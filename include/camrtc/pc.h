@@ -33,8 +33,9 @@
  * that the history's memory does not grow with the number of viewers.
  *
  * RTCP (RFC 3550 section 6, RFC 4585, RFC 5104): the sender answers generic NACK from its
- * history, reports PLI/FIR as KEYFRAME_WANTED, reads RTT and loss from receiver reports
- * and sends SR about every second; the receiver sends NACK for holes, PLI when a frame
+ * history, reports PLI/FIR as KEYFRAME_WANTED (but not a PLI that crossed the IDR sent to
+ * that viewer about one RTT before, nor a repeated FIR), reads RTT and loss from receiver
+ * reports and sends SR about every second; the receiver sends NACK for holes, PLI when a frame
  * cannot be completed, and RR about every second. Frames come out as CAMRTC_PC_EV_FRAME
  * (Annex-B, with complete/decodable/keyframe flags).
  */
@@ -140,6 +141,8 @@ typedef struct camrtc_pc_stats {
     uint64_t retransmitted_packets_sent, retransmitted_bytes_sent;
     uint64_t frames_sent, key_frames_sent;
     uint64_t nack_count, pli_count, fir_count;   /* feedback received */
+    uint64_t pli_ignored;                        /* PLIs that crossed the IDR sent to them: no new one */
+    uint64_t fir_ignored;                        /* FIRs repeating a Seq nr already served */
     uint64_t nack_seqs, nack_misses;             /* seqs asked for; not in the history */
     uint64_t nack_repeats;                       /* asked again within an RTT of a resend: not resent */
     uint64_t nack_over_limit;                    /* over PC_NACK_RESEND_MAX in one NACK: not resent */

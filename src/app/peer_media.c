@@ -540,6 +540,10 @@ static cJSON *session_json(const peer_media *m, const session *s)
         add_u64(out, "nackOverLimit", st.nack_over_limit);
         add_u64(out, "pliCount", st.pli_count);
         add_u64(out, "firCount", st.fir_count);
+        /* Not W3C names: PLIs that crossed the IDR on its way to that viewer, and repeated
+         * FIRs; counted above, not passed to the encoder. */
+        add_u64(out, "pliIgnored", st.pli_ignored);
+        add_u64(out, "firIgnored", st.fir_ignored);
         cJSON *ri = cJSON_AddObjectToObject(o, "remote-inbound-rtp");
         cJSON_AddNumberToObject(ri, "roundTripTime", (double)st.round_trip_time / 1e6);
         cJSON_AddNumberToObject(ri, "packetsLost", st.remote_packets_lost);

@@ -183,14 +183,8 @@ static void on_rtcp(camrtc_pc *pc, camrtc_time_us now, uint8_t *pkt, size_t len)
             break;
         case CAMRTC_RTCP_K_PLI:
         case CAMRTC_RTCP_K_FIR:
-            if (asks_us_for_keyframe(pc, &p)) {
-                if (p.kind == CAMRTC_RTCP_K_PLI)
-                    pc->st.pli_count++;
-                else
-                    pc->st.fir_count++;
-                camrtc_pc_event k = {.type = CAMRTC_PC_EV_KEYFRAME_WANTED};
-                pc_emit(pc, &k);
-            }
+            if (asks_us_for_keyframe(pc, &p))
+                pc_on_keyframe_request(pc, now, &p);
             break;
         case CAMRTC_RTCP_K_REMB:
             pc->st.remb_bps = p.u.remb.bitrate_bps;

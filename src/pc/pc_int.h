@@ -24,6 +24,23 @@
 /* A seq resent less than max(RTT, this) ago is not resent again: the receiver asked
  * before the first resend could reach it. */
 #define PC_RESEND_MIN_GAP CAMRTC_MS(10)
+/* A PLI (RFC 4585 section 6.3.1) that reaches us less than max(RTT + SLACK, FLOOR) after
+ * an IDR began going out to that viewer was sent before the IDR reached it: it "crossed"
+ * the IDR in flight and the IDR answers it; a second IDR would be a bitrate spike for
+ * every viewer of the one encoder. The RTT is the RR's (RFC 3550 section 6.4.1), else the ICE
+ * pair's, else DEFAULT_RTT. Why these numbers:
+ * - SLACK: the viewer needs the whole IDR, not its first packet, and its jitter buffer
+ *   releases it a little later; 10 ms is the burst of a ~12 KB IDR at 10 Mbit/s.
+ * - FLOOR: on a LAN the RTT is ~1 ms and the IDR's burst and the viewer's assembly are all
+ *   there is; 20 ms covers that and is still under one frame interval at 30 fps.
+ * - DEFAULT_RTT: before the first RR (about a second in) and without an ICE measure; a
+ *   continental path is well under 100 ms. Too long only means a genuine PLI is dropped
+ *   and asked again (the viewer repeats it); too short answers a crossing one (as before).
+ * - MAX: an implausible RTT (a bad LSR/DLSR) must not mute keyframe requests for long. */
+#define PC_PLI_CROSS_SLACK CAMRTC_MS(10)
+#define PC_PLI_CROSS_FLOOR CAMRTC_MS(20)
+#define PC_PLI_CROSS_DEFAULT_RTT CAMRTC_MS(100)
+#define PC_PLI_CROSS_MAX CAMRTC_SEC(1)
 
 typedef struct pc_resent {
     uint16_t seq;
@@ -72,6 +89,11 @@ struct camrtc_pc {
     uint32_t sr_packets, sr_octets;   /* RFC 3550 SR sender's counts */
     pc_resent resent[PC_RESENT_RING];  /* by seq & (PC_RESENT_RING - 1) */
     camrtc_time_us next_report;       /* SR or RR */
+    bool key_sent;                    /* an IDR went out to this viewer ... */
+    camrtc_time_us key_sent_at;       /* ... its first packet then (live or joined) */
+    bool fir_served;                  /* a FIR was answered: ... */
+    uint32_t fir_from;                /* ... from this SSRC ... */
+    uint8_t fir_seq;                  /* ... with this Seq nr (RFC 5104 section 4.3.1.1) */
 
     /* Receiver. */
     camrtc_jitter *jitter;
@@ -113,6 +135,9 @@ void pc_send_report_sr(camrtc_pc *pc, camrtc_time_us now);
  * no such start (then a new keyframe is needed). */
 bool pc_send_join(camrtc_pc *pc, camrtc_time_us now);
 void pc_on_nack(camrtc_pc *pc, camrtc_time_us now, const camrtc_rtcp_packet *p);
+/* A PLI or FIR that names our SSRC: counted, and KEYFRAME_WANTED raised unless it crossed
+ * the IDR on its way (PLI) or repeats a request already served (FIR). */
+void pc_on_keyframe_request(camrtc_pc *pc, camrtc_time_us now, const camrtc_rtcp_packet *p);
 void pc_on_rr_block(camrtc_pc *pc, camrtc_time_us now, const camrtc_rtcp_rb *rb);
 /* NTP-format time (32.32) from our monotonic microseconds: only differences matter. */
 uint64_t pc_ntp(camrtc_time_us now);

@@ -1,6 +1,6 @@
 /* The sending side of a peer connection: packet lists made once per NAL unit, the
  * per-connection RTP header, NACK history, SRTP and the RTCP a sender handles and sends
- * (RFC 3550 section 6.4.1 SR, RFC 4585 generic NACK). */
+ * (RFC 3550 section 6.4.1 SR, RFC 4585 generic NACK and PLI, RFC 5104 FIR). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -271,6 +271,14 @@ static void count_sent(camrtc_pc *pc, camrtc_time_us now, size_t header, size_t 
     }
 }
 
+/* The first packet of an IDR access unit is going out to this viewer (handed to SRTP and
+ * ICE: if they refuse it, NACK can still fetch it): a PLI that crosses it is stale. */
+static void note_key_start(camrtc_pc *pc, camrtc_time_us now)
+{
+    pc->key_sent = true;
+    pc->key_sent_at = now;
+}
+
 /* ---- a new connection joins the fan-out ------------------------------------------------ */
 
 /* The template of list packet id, if the shared history h still holds it. */
@@ -324,6 +332,8 @@ bool pc_send_join(camrtc_pc *pc, camrtc_time_us now)
         if (pc->mapped <= pc->id_mask)
             pc->mapped++;
         pc->seq++;
+        if (i == 0)
+            note_key_start(pc, now);   /* this viewer's IDR, however old the pictures */
         if (send_txbuf(pc, now, len) < 0)
             continue;   /* counted by SRTP or ICE; NACK can still fetch it */
         pc->st.join_packets_sent++;
@@ -412,6 +422,8 @@ int camrtc_pc_send_packets(camrtc_pc *pc, camrtc_time_us now, const camrtc_pc_pa
         size_t len = (size_t)hl + p->payload_len;
         history_record(pc, now, l, p, pc->txbuf, len);
         pc->seq++;
+        if (p->first_of_frame && p->keyframe)
+            note_key_start(pc, now);
         if (send_txbuf(pc, now, len) < 0)
             continue;   /* SRTP or ICE refused: counted by them; the history has it for NACK */
         sent++;
@@ -432,14 +444,20 @@ int camrtc_pc_send_nal(camrtc_pc *pc, camrtc_time_us now, const camrtc_nal *nal)
 
 /* ---- RTCP a sender handles --------------------------------------------------------------- */
 
+/* The round-trip time to the viewer: the last RR's, else the ICE pair's; 0 = unknown. */
+static camrtc_time_us known_rtt(const camrtc_pc *pc)
+{
+    if (pc->st.round_trip_time)
+        return pc->st.round_trip_time;
+    return camrtc_ice_get_stats(pc->ice)->selected_rtt;
+}
+
 /* Whether seq was resent so recently that this NACK crossed the resend: the receiver
  * retries after about one RTT, so an ask sooner than that is answered by what is on
  * its way. */
 static bool resent_recently(const camrtc_pc *pc, camrtc_time_us now, uint16_t seq)
 {
-    camrtc_time_us gap = pc->st.round_trip_time;
-    if (!gap)
-        gap = camrtc_ice_get_stats(pc->ice)->selected_rtt;
+    camrtc_time_us gap = known_rtt(pc);
     if (gap < PC_RESEND_MIN_GAP)
         gap = PC_RESEND_MIN_GAP;
     const pc_resent *r = &pc->resent[seq & (PC_RESENT_RING - 1)];
@@ -494,6 +512,64 @@ void pc_on_nack(camrtc_pc *pc, camrtc_time_us now, const camrtc_rtcp_packet *p)
             pc->st.retransmitted_bytes_sent += len;
         }
     }
+}
+
+/* How long after an IDR began going out a PLI from its viewer may have crossed it
+ * (PC_PLI_CROSS_* in pc_int.h say why these numbers). */
+static camrtc_time_us pli_cross_window(const camrtc_pc *pc)
+{
+    camrtc_time_us rtt = known_rtt(pc);
+    camrtc_time_us w = (rtt ? rtt : PC_PLI_CROSS_DEFAULT_RTT) + PC_PLI_CROSS_SLACK;
+    if (w < PC_PLI_CROSS_FLOOR)
+        w = PC_PLI_CROSS_FLOOR;
+    return w < PC_PLI_CROSS_MAX ? w : PC_PLI_CROSS_MAX;
+}
+
+/* PLI (RFC 4585 section 6.3.1) carries nothing that says which picture it is about: one
+ * sent before the viewer had our last IDR reaches us within about an RTT of it, and that
+ * IDR is its answer. A later PLI means the picture broke after the IDR: a new one. */
+static bool pli_crossed_key(const camrtc_pc *pc, camrtc_time_us now)
+{
+    return pc->key_sent && now >= pc->key_sent_at && now - pc->key_sent_at < pli_cross_window(pc);
+}
+
+/* FIR (RFC 5104 section 4.3.1): the Seq nr grows by one for each new request of a sender
+ * and stays the same in its repetitions (section 4.3.1.1), so a repetition of the last
+ * request answered is already served. A new Seq nr is a new command, answered even if it
+ * crossed an IDR (section 4.3.1.2: a decoder refresh point as soon as possible). */
+static bool fir_already_served(camrtc_pc *pc, const camrtc_rtcp_packet *p)
+{
+    for (unsigned i = 0; i < p->u.fir.n; i++) {
+        const camrtc_rtcp_fir_entry *e = &p->u.fir.entry[i];
+        if (e->ssrc != pc->ssrc)
+            continue;
+        if (pc->fir_served && pc->fir_from == p->ssrc && pc->fir_seq == e->seq_nr)
+            return true;
+        pc->fir_served = true;
+        pc->fir_from = p->ssrc;
+        pc->fir_seq = e->seq_nr;
+        return false;
+    }
+    return false;
+}
+
+void pc_on_keyframe_request(camrtc_pc *pc, camrtc_time_us now, const camrtc_rtcp_packet *p)
+{
+    if (p->kind == CAMRTC_RTCP_K_PLI) {
+        pc->st.pli_count++;
+        if (pli_crossed_key(pc, now)) {
+            pc->st.pli_ignored++;
+            return;
+        }
+    } else {
+        pc->st.fir_count++;
+        if (fir_already_served(pc, p)) {
+            pc->st.fir_ignored++;
+            return;
+        }
+    }
+    camrtc_pc_event k = {.type = CAMRTC_PC_EV_KEYFRAME_WANTED};
+    pc_emit(pc, &k);
 }
 
 /* A report block about our stream (RFC 3550 section 6.4.1): loss and round-trip time. */

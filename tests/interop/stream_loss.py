@@ -456,9 +456,12 @@ def check_dark(check, av, rt, camrtc, d):
           None if d["cnt"]["blackout"] > 0 else "none")
     check("phase 2: packets lost for good (packetsLost %s)" % st.get("packetsLost"),
           None if st.get("packetsLost", 0) > 0 else "the blackout left no hole")
-    check("phase 2: the viewer sent a PLI (pliSent %s), the master received it (pliCount %s)"
-          % (st.get("pliSent"), out.get("pliCount")),
-          None if st.get("pliSent", 0) > 0 and out.get("pliCount", 0) > 0 else "no")
+    # pliIgnored: PLIs that crossed the IDR sent to the viewer (src/pc): at least one PLI
+    # after the blackout must have reached the encoder.
+    check("phase 2: the viewer sent a PLI (pliSent %s), the master received it (pliCount %s, "
+          "pliIgnored %s)" % (st.get("pliSent"), out.get("pliCount"), out.get("pliIgnored")),
+          None if st.get("pliSent", 0) > 0 and out.get("pliCount", 0) > out.get("pliIgnored", -1) >= 0
+          else "no")
     aus = probe_aus(camrtc, d["file"])
     r = find_recovery(aus, d["off_us"])
     if isinstance(r, str):

@@ -473,6 +473,160 @@ TEST(sender_resends_each_nacked_seq_once_per_rtt_and_bounds_a_burst)
     peer_free(&v);
 }
 
+/* Protect the RTCP packet b[0..len) as the viewer would and hand it to the master. */
+static void feed_rtcp(camrtc_pc *pc, camrtc_srtp *tx, camrtc_time_us now, uint8_t *b, size_t cap, int len)
+{
+    CHECK(len > 0);
+    if (len <= 0)
+        return;
+    len = camrtc_srtp_protect_rtcp(tx, b, (size_t)len, cap);
+    CHECK(len > 0);
+    if (len > 0)
+        pc_handle_data(pc, now, b, (size_t)len);
+}
+
+static void feed_pli(peer *m, camrtc_srtp *tx, camrtc_time_us now)
+{
+    uint8_t b[128];
+    feed_rtcp(m->pc, tx, now, b, sizeof b, camrtc_rtcp_write_pli(b, sizeof b - 32, 0x99, m->pc->ssrc));
+}
+
+static void feed_fir(peer *m, camrtc_srtp *tx, camrtc_time_us now, uint32_t from, uint8_t seq_nr)
+{
+    uint8_t b[128];
+    feed_rtcp(m->pc, tx, now, b, sizeof b, camrtc_rtcp_write_fir(b, sizeof b - 32, from, m->pc->ssrc, seq_nr));
+}
+
+/* An RR about our stream that makes the RTT rtt: it echoes our SR time of a second ago
+ * with DLSR 10 ms, and arrives at now. */
+static void feed_rr_rtt(peer *m, camrtc_srtp *tx, camrtc_time_us now, camrtc_time_us rtt)
+{
+    uint8_t b[128];
+    camrtc_time_us dlsr = CAMRTC_MS(10), t_sr = now - rtt - dlsr;
+    camrtc_rtcp_rb rb = {.ssrc = m->pc->ssrc, .lsr = camrtc_rtcp_ntp_mid(pc_ntp(t_sr)),
+                         .dlsr = (uint32_t)(dlsr * 65536 / 1000000)};
+    feed_rtcp(m->pc, tx, now, b, sizeof b, camrtc_rtcp_write_rr(b, sizeof b - 32, 0x99, &rb, 1));
+}
+
+/* A keyed master, connected (white box: ICE has no pair, so nothing leaves, but a sent
+ * IDR counts as begun), that has sent no IDR yet. */
+static bool connected_master(peer *m, peer *v, uint64_t seed, camrtc_srtp **tx)
+{
+    if (!keyed_pair(m, v, seed, true, tx))
+        return false;
+    m->pc->state = CAMRTC_PC_CONNECTED;
+    m->pc->need_keyframe = true;
+    return true;
+}
+
+static void send_idr(peer *m, camrtc_time_us now)
+{
+    static const uint8_t idr[] = {0x65, 0x88, 0x84, 0x21};
+    camrtc_nal key = {.data = idr, .len = sizeof idr, .type = 5, .keyframe = true, .last_of_frame = true};
+    camrtc_pc_send_nal(m->pc, now, &key);
+    CHECK(!m->pc->need_keyframe);
+}
+
+/* A PLI the viewer sent before our IDR reached it arrives within about one RTT of the
+ * IDR going out (max(RTT + 10 ms, 20 ms), pc_int.h): the IDR answers it and the encoder
+ * is not asked for another (RFC 4585 section 6.3.1). A later PLI asks for one as before. */
+TEST(a_pli_crossing_the_idr_in_flight_is_ignored_and_a_later_one_answered)
+{
+    peer m, v;
+    camrtc_srtp *tx = NULL;
+    CHECK(connected_master(&m, &v, 30, &tx));
+    camrtc_pc_stats s;
+    /* RTT 50 ms from an RR: the window is 60 ms. */
+    feed_rr_rtt(&m, tx, CAMRTC_SEC(2), CAMRTC_MS(50));
+    camrtc_pc_get_stats(m.pc, &s);
+    CHECK(s.round_trip_time >= CAMRTC_MS(49) && s.round_trip_time <= CAMRTC_MS(51));
+    /* Before any IDR went out a PLI is answered. */
+    feed_pli(&m, tx, CAMRTC_SEC(2) + 1);
+    CHECK_EQ_INT(m.keyframe_wanted, 1);
+    camrtc_time_us t1 = CAMRTC_SEC(3);
+    send_idr(&m, t1);
+    feed_pli(&m, tx, t1 + CAMRTC_MS(40));   /* crossed the IDR: ignored */
+    CHECK_EQ_INT(m.keyframe_wanted, 1);
+    feed_pli(&m, tx, t1 + CAMRTC_MS(55));   /* so did this one */
+    CHECK_EQ_INT(m.keyframe_wanted, 1);
+    feed_pli(&m, tx, t1 + CAMRTC_MS(65));   /* sent after the IDR reached the viewer */
+    CHECK_EQ_INT(m.keyframe_wanted, 2);
+    camrtc_pc_get_stats(m.pc, &s);
+    CHECK_EQ_INT(s.pli_count, 4);
+    CHECK_EQ_INT(s.pli_ignored, 2);
+    /* On a LAN (RTT 2 ms) the floor of 20 ms holds. */
+    camrtc_time_us t2 = CAMRTC_SEC(5);
+    feed_rr_rtt(&m, tx, t2 - CAMRTC_MS(100), CAMRTC_MS(2));
+    send_idr(&m, t2);
+    feed_pli(&m, tx, t2 + CAMRTC_MS(15));
+    CHECK_EQ_INT(m.keyframe_wanted, 2);
+    feed_pli(&m, tx, t2 + CAMRTC_MS(25));
+    CHECK_EQ_INT(m.keyframe_wanted, 3);
+    camrtc_pc_get_stats(m.pc, &s);
+    CHECK_EQ_INT(s.pli_count, 6);
+    CHECK_EQ_INT(s.pli_ignored, 3);
+    camrtc_srtp_free(tx);
+    peer_free(&m);
+    peer_free(&v);
+}
+
+/* With no RTT measured yet (no RR, no ICE pair) the window is the default RTT (100 ms)
+ * plus the slack: a PLI 105 ms after the IDR is still taken as crossing it. */
+TEST(with_the_rtt_unknown_a_pli_crossing_the_idr_uses_the_default_window)
+{
+    peer m, v;
+    camrtc_srtp *tx = NULL;
+    CHECK(connected_master(&m, &v, 32, &tx));
+    camrtc_time_us t1 = CAMRTC_SEC(3);
+    send_idr(&m, t1);
+    feed_pli(&m, tx, t1 + CAMRTC_MS(105));
+    camrtc_pc_stats s;
+    camrtc_pc_get_stats(m.pc, &s);
+    CHECK_EQ_INT(s.round_trip_time, 0);
+    CHECK_EQ_INT(m.keyframe_wanted, 0);
+    CHECK_EQ_INT(s.pli_ignored, 1);
+    feed_pli(&m, tx, t1 + CAMRTC_MS(115));
+    CHECK_EQ_INT(m.keyframe_wanted, 1);
+    camrtc_pc_get_stats(m.pc, &s);
+    CHECK_EQ_INT(s.pli_count, 2);
+    CHECK_EQ_INT(s.pli_ignored, 1);
+    camrtc_srtp_free(tx);
+    peer_free(&m);
+    peer_free(&v);
+}
+
+/* FIR (RFC 5104 section 4.3.1.1): a repetition keeps the Seq nr of its request and is not
+ * answered again; a new Seq nr, or the same from another sender SSRC (its own number
+ * space), is a new request, answered even just after an IDR. */
+TEST(a_repeated_fir_is_ignored_and_a_new_seq_nr_answered)
+{
+    peer m, v;
+    camrtc_srtp *tx = NULL;
+    CHECK(connected_master(&m, &v, 34, &tx));
+    camrtc_time_us t = CAMRTC_SEC(3);
+    feed_fir(&m, tx, t, 0x99, 7);
+    CHECK_EQ_INT(m.keyframe_wanted, 1);
+    send_idr(&m, t + CAMRTC_MS(30));
+    feed_fir(&m, tx, t + CAMRTC_MS(40), 0x99, 7);    /* repeated: the IDR answers it */
+    feed_fir(&m, tx, t + CAMRTC_SEC(2), 0x99, 7);    /* however late */
+    CHECK_EQ_INT(m.keyframe_wanted, 1);
+    send_idr(&m, t + CAMRTC_SEC(3));
+    feed_fir(&m, tx, t + CAMRTC_SEC(3) + CAMRTC_MS(5), 0x99, 8);
+    CHECK_EQ_INT(m.keyframe_wanted, 2);
+    feed_fir(&m, tx, t + CAMRTC_SEC(3) + CAMRTC_MS(6), 0x77, 8);
+    CHECK_EQ_INT(m.keyframe_wanted, 3);
+    feed_fir(&m, tx, t + CAMRTC_SEC(3) + CAMRTC_MS(7), 0x77, 8);
+    CHECK_EQ_INT(m.keyframe_wanted, 3);
+    camrtc_pc_stats s;
+    camrtc_pc_get_stats(m.pc, &s);
+    CHECK_EQ_INT(s.fir_count, 6);
+    CHECK_EQ_INT(s.fir_ignored, 3);
+    CHECK_EQ_INT(s.pli_ignored, 0);
+    camrtc_srtp_free(tx);
+    peer_free(&m);
+    peer_free(&v);
+}
+
 TEST(state_names_and_role)
 {
     CHECK_EQ_STR(camrtc_pc_state_name(CAMRTC_PC_CONNECTED), "connected");
@@ -499,5 +653,8 @@ int main(void)
                      demux_sends_each_class_to_its_counter, packet_list_is_shared_and_flags_frames,
                      receive_path_turns_srtp_into_frames, sender_handles_feedback_and_starts_on_keyframe,
                      sender_resends_each_nacked_seq_once_per_rtt_and_bounds_a_burst,
-                     a_pending_pli_is_dropped_once_an_idr_repaired_the_picture, state_names_and_role);
+                     a_pending_pli_is_dropped_once_an_idr_repaired_the_picture,
+                     a_pli_crossing_the_idr_in_flight_is_ignored_and_a_later_one_answered,
+                     with_the_rtt_unknown_a_pli_crossing_the_idr_uses_the_default_window,
+                     a_repeated_fir_is_ignored_and_a_new_seq_nr_answered, state_names_and_role);
 }

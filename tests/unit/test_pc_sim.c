@@ -755,6 +755,99 @@ TEST(a_blackout_brings_one_pli_and_no_nack_flood)
     world_free(w);
 }
 
+/* A viewer asks for a keyframe now (a timer's callback). */
+static void ask_keyframe(sim *s, void *user)
+{
+    sim_pc *v = user;
+    CHECK_EQ_INT(camrtc_pc_request_keyframe(v->pc, sim_now(s)), CAMRTC_OK);
+    sim_pc_reschedule(v);
+}
+
+/* Fan-out, one encoder: viewer A is 50 ms away (RTT 100 ms), viewer B 10 ms (RTT 20 ms).
+ * An IDR goes out to both at t0; at t0 + 40 ms both ask for a keyframe. A has not got the
+ * IDR yet (it arrives at t0 + 50 ms): its PLI crossed it and reaches the master at
+ * t0 + 90 ms, inside A's window, and is ignored. B had the IDR since t0 + 10 ms: its PLI
+ * (at the master at t0 + 50 ms, past B's 30-ms window) asks for a new one. */
+TEST(fanout_a_stale_pli_brings_no_idr_and_a_genuine_one_does)
+{
+    scen sc = {.seed = 29, .fanout = true};
+    sc.link_master.delay = sc.link_viewer2.delay = CAMRTC_MS(5);
+    sc.link_viewer.delay = CAMRTC_MS(45);
+    world *w = world_ok(&sc);
+    CHECK(w != NULL);
+    if (!w)
+        return;
+    w->stop_at_frame = 150;
+    CHECK_EQ_INT(sim_pc_offer(w->viewer), CAMRTC_OK);
+    CHECK_EQ_INT(sim_pc_offer(w->viewer2), CAMRTC_OK);
+    w->timer = sim_timer_set(w->s, sim_now(w->s), send_frame, w);
+    sim_run_for(w->s, CAMRTC_MS(2500));   /* connected, and RTT measured from RRs */
+    /* On to the next IDR sent (one in every 6 frames). */
+    for (int i = 0; i < N_AU && !w->aus[(w->frame_id - 1) % N_AU].idr; i++)
+        sim_run_for(w->s, FRAME_US);
+    CHECK(w->aus[(w->frame_id - 1) % N_AU].idr);
+    camrtc_time_us t0 = w->last_send_at;
+    camrtc_pc_stats a0, b0, va, vb;
+    camrtc_pc_get_stats(w->master->pc, &a0);
+    camrtc_pc_get_stats(w->master2->pc, &b0);
+    CHECK(a0.round_trip_time >= CAMRTC_MS(99) && a0.round_trip_time <= CAMRTC_MS(105));
+    CHECK(b0.round_trip_time >= CAMRTC_MS(19) && b0.round_trip_time <= CAMRTC_MS(25));
+    CHECK_EQ_INT(a0.pli_count + b0.pli_count, 0);
+    unsigned ka = w->master->keyframe_wanted, kb = w->master2->keyframe_wanted;
+    sim_timer_set(w->s, t0 + CAMRTC_MS(40), ask_keyframe, w->viewer);
+    sim_timer_set(w->s, t0 + CAMRTC_MS(40), ask_keyframe, w->viewer2);
+    sim_run_for(w->s, CAMRTC_MS(150));    /* both PLIs are in; the next IDR is not out */
+    camrtc_pc_stats a1, b1;
+    camrtc_pc_get_stats(w->master->pc, &a1);
+    camrtc_pc_get_stats(w->master2->pc, &b1);
+    camrtc_pc_get_stats(w->viewer->pc, &va);
+    camrtc_pc_get_stats(w->viewer2->pc, &vb);
+    CHECK_EQ_INT(va.pli_sent, 1);
+    CHECK_EQ_INT(vb.pli_sent, 1);
+    CHECK_EQ_INT(a1.pli_count, 1);
+    CHECK_EQ_INT(a1.pli_ignored, 1);
+    CHECK_EQ_INT(w->master->keyframe_wanted, ka);         /* A's stale PLI: no IDR */
+    CHECK_EQ_INT(b1.pli_count, 1);
+    CHECK_EQ_INT(b1.pli_ignored, 0);
+    CHECK_EQ_INT(w->master2->keyframe_wanted, kb + 1);    /* B's genuine one: an IDR */
+    world_free(w);
+}
+
+/* The IDR a joining viewer starts from (the held one) is its IDR too: a PLI it sends
+ * as soon as the first packet arrived crossed that IDR and brings no new one. */
+TEST(a_pli_crossing_the_held_idr_a_viewer_joined_from_is_ignored)
+{
+    world *w = join_world(31, 0);
+    CHECK(w != NULL);
+    if (!w)
+        return;
+    w->stop_at_frame = 60;
+    CHECK_EQ_INT(sim_pc_offer(w->viewer), CAMRTC_OK);
+    w->timer = sim_timer_set(w->s, sim_now(w->s), send_frame, w);
+    sim_run_for(w->s, 20 * FRAME_US + FRAME_US / 2);
+    CHECK_EQ_INT(sim_pc_offer(w->viewer2), CAMRTC_OK);
+    /* Millisecond steps until viewer2 has its first packet (white box), at most 3 s. */
+    for (int i = 0; i < 3000 && !w->viewer2->pc->got_rtp; i++)
+        sim_run_for(w->s, CAMRTC_MS(1));
+    CHECK(w->viewer2->pc->got_rtp);
+    camrtc_pc_stats m2;
+    camrtc_pc_get_stats(w->master2->pc, &m2);
+    CHECK(m2.join_packets_sent > 0);                      /* it joined from the held IDR */
+    CHECK_EQ_INT(m2.round_trip_time, 0);                  /* no RR yet: ICE's RTT is used */
+    CHECK_EQ_INT(camrtc_pc_request_keyframe(w->viewer2->pc, sim_now(w->s)), CAMRTC_OK);
+    sim_pc_reschedule(w->viewer2);
+    sim_run_for(w->s, CAMRTC_MS(200));
+    camrtc_pc_get_stats(w->master2->pc, &m2);
+    CHECK_EQ_INT(m2.pli_count, 1);
+    CHECK_EQ_INT(m2.pli_ignored, 1);
+    CHECK_EQ_INT(w->master2->keyframe_wanted, 0);
+    sim_run_for(w->s, 60 * FRAME_US);
+    CHECK(w->rx2.n > 0);
+    for (size_t i = 0; i < w->rx2.n; i++)
+        CHECK(w->rx2.frames[i].complete && w->rx2.frames[i].decodable);
+    world_free(w);
+}
+
 int main(void)
 {
     return RUN_TESTS(clean_path_delivers_identical_frames, loss_is_recovered_by_nack,
@@ -762,5 +855,7 @@ int main(void)
                      garbage_is_counted_and_harmless, fanout_packetizes_once_and_a_lossy_viewer_delays_no_one,
                      a_viewer_joining_midstream_starts_from_the_held_idr,
                      a_joining_viewer_asks_for_an_idr_when_the_held_one_is_too_old,
-                     forget_keyframe_drops_the_held_idr, a_blackout_brings_one_pli_and_no_nack_flood);
+                     forget_keyframe_drops_the_held_idr, a_blackout_brings_one_pli_and_no_nack_flood,
+                     fanout_a_stale_pli_brings_no_idr_and_a_genuine_one_does,
+                     a_pli_crossing_the_held_idr_a_viewer_joined_from_is_ignored);
 }
