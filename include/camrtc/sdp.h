@@ -5,8 +5,9 @@
  * CAMRTC_SDP_MAX_* below; a malformed line is CAMRTC_EPROTO with a reason, an unknown
  * attribute is kept or, past the bound, dropped and counted). camrtc_sdp_write turns it
  * back into text. camrtc_sdp_answer answers a remote offer the way the master does
- * (sendonly H.264); camrtc_sdp_create_offer makes the viewer's offer (recvonly H.264) and
- * camrtc_sdp_accept_answer reads the answer to it. Both negotiation calls give back a
+ * (sendonly H.264), camrtc_sdp_reject_offer when it refuses one; camrtc_sdp_create_offer
+ * makes the viewer's offer (recvonly H.264) and camrtc_sdp_accept_answer reads the answer
+ * to it (camrtc_sdp_answer_rejects_video: was it a refusal?). Both negotiation calls give back a
  * camrtc_sdp_negotiated: the remote transport parameters (ICE, DTLS fingerprint and role)
  * and the agreed video codec (payload type, rtx, feedback, header extensions, and the
  * H.264 profile and level the encoder must follow).
@@ -359,8 +360,9 @@ int camrtc_sdp_answer(const camrtc_sdp *offer, const camrtc_sdp_answer_config *c
  * mid; no BUNDLE group, no candidates. The master sends it to a viewer it will not serve
  * (too many viewers, no H.264 it can send) so the viewer learns it at once, and keeps no
  * state for it. local may be NULL: then the sections carry nothing more, which is all
- * JSEP (RFC 8829 §5.3.1, §5.8) asks of a rejected section and all Chromium needs. With
- * local (its ICE credentials and fingerprint; the rest unused) every section also gets
+ * JSEP (RFC 8829 §5.3.1, §5.8) asks of a rejected section and all Chromium needs (with
+ * its default bundle policy; max-bundle wants a BUNDLE group in any answer). With
+ * local (its ICE credentials, fingerprint and sess_id; the rest unused) every section gets
  * ICE, DTLS (a=setup active, or passive to an active offer), rtcp-mux where offered and
  * the echoed format's rtpmap/fmtp: aiortc checks those on rejected sections too.
  * *answer is freed with camrtc_sdp_free. CAMRTC_EINVAL (bad local), CAMRTC_ENOMEM. */
