@@ -5,8 +5,9 @@
  * CAMRTC_SDP_MAX_* below; a malformed line is CAMRTC_EPROTO with a reason, an unknown
  * attribute is kept or, past the bound, dropped and counted). camrtc_sdp_write turns it
  * back into text. camrtc_sdp_answer answers a remote offer the way the master does
- * (sendonly H.264); camrtc_sdp_create_offer makes the viewer's offer (recvonly H.264) and
- * camrtc_sdp_accept_answer reads the answer to it. Both negotiation calls give back a
+ * (sendonly H.264), camrtc_sdp_reject_offer when it refuses one; camrtc_sdp_create_offer
+ * makes the viewer's offer (recvonly H.264) and camrtc_sdp_accept_answer reads the answer
+ * to it (camrtc_sdp_answer_rejects_video: was it a refusal?). Both negotiation calls give back a
  * camrtc_sdp_negotiated: the remote transport parameters (ICE, DTLS fingerprint and role)
  * and the agreed video codec (payload type, rtx, feedback, header extensions, and the
  * H.264 profile and level the encoder must follow).
@@ -353,6 +354,25 @@ typedef struct camrtc_sdp_negotiated {
  * CAMRTC_EINVAL for a bad cfg; CAMRTC_ENOMEM. */
 int camrtc_sdp_answer(const camrtc_sdp *offer, const camrtc_sdp_answer_config *cfg, camrtc_sdp **answer,
                       camrtc_sdp_negotiated *neg, char *reason, size_t reasonsz);
+
+/* Refuse an offer as a whole (RFC 3264 §6): an answer that rejects every m= section, in
+ * the offer's order, with port 0, the offer's media and proto, its first format and its
+ * mid; no BUNDLE group, no candidates. The master sends it to a viewer it will not serve
+ * (too many viewers, no H.264 it can send) so the viewer learns it at once, and keeps no
+ * state for it. local may be NULL: then the sections carry nothing more, which is all
+ * JSEP (RFC 8829 §5.3.1, §5.8) asks of a rejected section and all Chromium needs (with
+ * its default bundle policy; max-bundle wants a BUNDLE group in any answer). With
+ * local (its ICE credentials, fingerprint and sess_id; the rest unused) every section gets
+ * ICE, DTLS (a=setup active, or passive to an active offer), rtcp-mux where offered and
+ * the echoed format's rtpmap/fmtp: aiortc checks those on rejected sections too.
+ * *answer is freed with camrtc_sdp_free. CAMRTC_EINVAL (bad local), CAMRTC_ENOMEM. */
+int camrtc_sdp_reject_offer(const camrtc_sdp *offer, const camrtc_sdp_local *local, camrtc_sdp **answer);
+
+/* Does this answer (to our offer) refuse our video? True when it has a video m= section
+ * and every one is rejected (port 0 without a=bundle-only, RFC 3264 §6, RFC 8843 §6):
+ * the viewer then stops instead of waiting for media. *all_rejected (when not NULL) says
+ * whether every m= section of the answer is rejected, as camrtc_sdp_reject_offer makes. */
+bool camrtc_sdp_answer_rejects_video(const camrtc_sdp *answer, bool *all_rejected);
 
 /* Make our offer (the viewer): one video section, mid "0", BUNDLE, rtcp-mux, rtcp-rsize,
  * H.264 payload types 102 (42e01f mode 1), 104 (42e01f mode 0), 106 (42001f mode 1),

@@ -82,7 +82,8 @@ static const char usage_fmt[] =
 "environment: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_PROFILE, AWS_REGION,\n"
 "  AWS_DEFAULT_REGION, AWS_ENDPOINT_URL_KINESIS_VIDEO, AWS_ENDPOINT_URL, AWS_SHARED_CREDENTIALS_FILE,\n"
 "  AWS_CONFIG_FILE, XDG_CACHE_HOME, HOME, CAMRTC_LOG=error|warn|info|debug|trace.\n"
-"Credentials never appear in logs.\n";
+"Credentials never appear in logs.\n"
+"%s";
 
 static const char master_media_usage[] =
 "  --source SPEC          video source: testsrc (default), y4m:FILE, v4l2:/dev/videoN, h264:FILE, h264dir:DIR\n"
@@ -99,12 +100,16 @@ static const char viewer_media_usage[] =
 "  --out FILE.h264        write the received frames as Annex-B H.264\n"
 "  --h264-profile P       offer only this H.264 profile: constrained-baseline, main or high\n"
 "                         (default: all of them)\n";
+static const char viewer_exit_usage[] =
+"exit status: 0 after --duration or a signal; 2 for unusable options or configuration; 3 when the\n"
+"  master refused this viewer (its SDP answer rejected every m= line: --max-viewers reached, or no\n"
+"  H.264 profile and level it can send): the viewer stops at once, and --stats-json says \"refused\": true.\n";
 
 static void print_usage(const char *cmd, bool viewer)
 {
     printf(usage_fmt, cmd, viewer ? "viewer" : "master",
            viewer ? "  --client-id ID         viewer id, [A-Za-z0-9_.-]{1,256}, not AWS_... (default: random)\n" : "",
-           viewer ? viewer_media_usage : master_media_usage);
+           viewer ? viewer_media_usage : master_media_usage, viewer ? viewer_exit_usage : "");
 }
 
 static void emit(peer *p, cJSON *o)
@@ -266,6 +271,15 @@ static void on_signal(uv_signal_t *h, int signum)
 static void on_duration(uv_timer_t *t)
 {
     stop(t->data);
+}
+
+/* The master refused this viewer: stop now, on the next loop turn (this comes from
+ * inside the signaling client's message callback), and exit with APP_EXIT_REFUSED. */
+static void on_refused(void *ud)
+{
+    peer *p = ud;
+    p->exit_code = APP_EXIT_REFUSED;
+    uv_timer_start(&p->duration, on_duration, 0, 0);
 }
 
 /* One command line from stdin. */
@@ -553,6 +567,8 @@ int camrtc_cmd_peer(int argc, char **argv, bool viewer)
     /* Video by default; --stdio (scripts driving the signaling by hand) only when asked. */
     if (!p.stdio || mo.source || mo.out) {
         mo.ca_file = cfg.ca_file;
+        mo.on_refused = on_refused;
+        mo.ud = &p;
         p.media = peer_media_new(&p.loop, &p.log, &mo, err, sizeof err);
         if (!p.media) {
             close_all(&p);

@@ -16,6 +16,7 @@
 
 #include "camrtc/buf.h"
 #include "camrtc/cert.h"
+#include "camrtc/crypto.h"
 #include "camrtc/error.h"
 #include "camrtc/media.h"
 #include "camrtc/pcuv.h"
@@ -68,7 +69,8 @@ struct peer_media {
     camrtc_pc_packets pkts;
     session *live, *ended;
     unsigned nlive, nended;
-    uint64_t refused, frames_prev;
+    uint64_t refused, frames_prev;              /* master: viewers refused */
+    bool refused_by_master;                     /* viewer: the answer rejected our video */
     FILE *out;
     uv_timer_t status;
     bool status_open, offered, stopping, stopped;
@@ -158,7 +160,8 @@ static void pending_clear(pending *p)
 
 /* ---- signaling out -------------------------------------------------------------------------- */
 
-static void send_json(peer_media *m, session *s, camrtc_sigmsg_type type, cJSON *o)
+/* To client_id at a master; a viewer's messages go to the master whatever it says. */
+static void send_json(peer_media *m, const char *client_id, camrtc_sigmsg_type type, cJSON *o)
 {
     char *text = o ? cJSON_PrintUnformatted(o) : NULL;
     cJSON_Delete(o);
@@ -166,18 +169,18 @@ static void send_json(peer_media *m, session *s, camrtc_sigmsg_type type, cJSON 
         free(text);
         return;
     }
-    int rc = camrtc_sigclient_send(m->client, type, m->o.viewer ? NULL : s->client_id, text, strlen(text), NULL, 0);
+    int rc = camrtc_sigclient_send(m->client, type, m->o.viewer ? NULL : client_id, text, strlen(text), NULL, 0);
     if (rc < 0)
         CAMRTC_LOGW(m->log, MOD, "cannot send %s: %s", camrtc_sigmsg_type_name(type), camrtc_strerror(rc));
     free(text);
 }
 
-static void send_description(peer_media *m, session *s, const char *type, const char *sdp)
+static void send_description(peer_media *m, const char *client_id, const char *type, const char *sdp)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "type", type);
     cJSON_AddStringToObject(o, "sdp", sdp);
-    send_json(m, s, m->o.viewer ? CAMRTC_SIGMSG_SDP_OFFER : CAMRTC_SIGMSG_SDP_ANSWER, o);
+    send_json(m, client_id, m->o.viewer ? CAMRTC_SIGMSG_SDP_OFFER : CAMRTC_SIGMSG_SDP_ANSWER, o);
 }
 
 /* A local candidate as KVS and browsers carry it (KVS-PROTOCOL.md: candidate, sdpMid,
@@ -190,7 +193,7 @@ static void send_candidate(peer_media *m, session *s, const char *line)
     cJSON_AddStringToObject(o, "candidate", line);
     cJSON_AddStringToObject(o, "sdpMid", "0");
     cJSON_AddNumberToObject(o, "sdpMLineIndex", 0);
-    send_json(m, s, CAMRTC_SIGMSG_ICE_CANDIDATE, o);
+    send_json(m, s->client_id, CAMRTC_SIGMSG_ICE_CANDIDATE, o);
 }
 
 /* Our description went out: the candidates gathered meanwhile follow it. */
@@ -209,6 +212,57 @@ static void remote_set(session *s)
     for (unsigned i = 0; i < s->in.n && s->pc; i++)
         camrtc_pcuv_add_remote_candidate(s->pc, s->in.line[i]);
     pending_clear(&s->in);
+}
+
+/* ---- refusing a viewer -------------------------------------------------------------------- */
+
+/* Random ice-chars (RFC 8839 §5.4: ALPHA / DIGIT / "+" / "/"), n - 1 of them and a NUL. */
+static void random_ice_chars(camrtc_rng *rng, char *out, size_t n)
+{
+    static const char chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (size_t i = 0; i + 1 < n; i++)
+        out[i] = chars[camrtc_rng_uniform(rng, sizeof chars - 1)];
+    out[n - 1] = '\0';
+}
+
+/* Tell a refused viewer at once, rather than leave it waiting for a timeout: an answer
+ * that rejects every m= line of its offer (camrtc_sdp_reject_offer). No pc exists for
+ * it: the ICE credentials are random text and the fingerprint our certificate's, there
+ * only because aiortc checks both on every section, rejected or not. */
+static void send_refusal(peer_media *m, const char *client_id, const camrtc_sdp *offer)
+{
+    uint8_t fp[CAMRTC_SHA256_LEN];
+    char ufrag[9], pwd[25];
+    random_ice_chars(&m->rng, ufrag, sizeof ufrag);
+    random_ice_chars(&m->rng, pwd, sizeof pwd);
+    camrtc_sdp_local l = {.ice_ufrag = ufrag, .ice_pwd = pwd, .fingerprint = fp};
+    camrtc_sdp *answer = NULL;
+    camrtc_buf b = {0};
+    int rc = camrtc_sha256(m->cert.cert_der, m->cert.cert_len, fp);
+    if (rc == CAMRTC_OK)
+        rc = camrtc_sdp_reject_offer(offer, &l, &answer);
+    if (rc == CAMRTC_OK)
+        rc = camrtc_sdp_write(answer, &b);
+    const char *text = rc == CAMRTC_OK ? camrtc_buf_cstr(&b) : NULL;
+    if (text) {
+        send_description(m, client_id, "answer", text);
+        CAMRTC_LOGD(m->log, MOD, "timeline: %s: refusal sent (every m= line rejected)", client_id);
+    } else {
+        CAMRTC_LOGW(m->log, MOD, "viewer %s: cannot make the refusing answer: %s", client_id,
+                    camrtc_strerror(rc < 0 ? rc : CAMRTC_ENOMEM));
+    }
+    camrtc_sdp_free(answer);
+    camrtc_buf_free(&b);
+}
+
+/* The same from the offer's text; an offer that does not parse has no m= line to reject
+ * and gets no answer. */
+static void send_refusal_text(peer_media *m, const char *client_id, const char *sdp)
+{
+    camrtc_sdp *offer = NULL;
+    if (sdp && camrtc_sdp_parse(sdp, strlen(sdp), &offer, NULL, 0) == CAMRTC_OK)
+        send_refusal(m, client_id, offer);
+    camrtc_sdp_free(offer);
 }
 
 /* ---- sessions -------------------------------------------------------------------------------- */
@@ -331,6 +385,8 @@ static void on_pc_ready(camrtc_pcuv *p, void *ud)
         rc = camrtc_pcuv_create_offer(p, &b);
     } else {
         rc = camrtc_pcuv_answer_offer(p, s->offer, strlen(s->offer), &b, reason, sizeof reason);
+        if (rc < 0 && rc != CAMRTC_ENOMEM)
+            send_refusal_text(m, s->client_id, s->offer);   /* e.g. no fingerprint, no rtcp-mux */
         free(s->offer);
         s->offer = NULL;
     }
@@ -344,7 +400,7 @@ static void on_pc_ready(camrtc_pcuv *p, void *ud)
         session_close(s);
         return;
     }
-    send_description(m, s, m->o.viewer ? "offer" : "answer", sdp);
+    send_description(m, s->client_id, m->o.viewer ? "offer" : "answer", sdp);
     CAMRTC_LOGD(m->log, MOD, "timeline: %s sent", m->o.viewer ? "offer" : "answer");
     camrtc_buf_free(&b);
     described(m, s);
@@ -613,6 +669,7 @@ static void write_stats(peer_media *m)
     cJSON_AddStringToObject(o, "role", m->o.viewer ? "viewer" : "master");
     cJSON_AddNumberToObject(o, "durationMs", (double)(camrtc_now_us() - m->started_at) / 1000.0);
     if (m->o.viewer) {
+        cJSON_AddBoolToObject(o, "refused", m->refused_by_master);   /* by the master's answer */
         viewer_summary(m, o);
     } else {
         add_u64(o, "viewersRefused", m->refused);
@@ -797,17 +854,10 @@ static void refuse_video(peer_media *m, const char *from, const camrtc_sdp_h264_
  * profile and nobody else is connected or connecting, the encoder switches first (from
  * its next picture, an IDR, on: camrtc_pipeline_set_profile). false when the viewer is
  * refused (logged and counted). */
-static bool plan_video(peer_media *m, const char *from, const char *sdp, camrtc_sdp_h264_plan *plan)
+static bool plan_video(peer_media *m, const char *from, const camrtc_sdp *offer, camrtc_sdp_h264_plan *plan)
 {
-    camrtc_sdp *offer = NULL;
-    if (camrtc_sdp_parse(sdp, strlen(sdp), &offer, NULL, 0) != CAMRTC_OK) {
-        /* The answer refuses it with the parser's reason (on_pc_ready). */
-        *plan = (camrtc_sdp_h264_plan){.encode = m->profile, .labels = camrtc_sdp_h264_labels(m->profile)};
-        return true;
-    }
     int lv[CAMRTC_SDP_H264_NPROFILES];
     camrtc_sdp_h264_offer_levels(offer, true, lv);   /* camrtc_pc answers packetization-mode 1 only */
-    camrtc_sdp_free(offer);
     bool can_switch = count_active(m) == 0 && !camrtc_pipeline_source_info(m->pipe)->encoded;
     camrtc_sdp_h264_decide(lv, m->profile, m->level, can_switch, plan);
     if (plan->verdict != CAMRTC_SDP_H264_KEEP && plan->verdict != CAMRTC_SDP_H264_SWITCH) {
@@ -830,23 +880,11 @@ static bool plan_video(peer_media *m, const char *from, const char *sdp, camrtc_
     return true;
 }
 
-static void master_offer(peer_media *m, const char *from, const char *sdp)
+/* A viewer we serve: its own pc, started with the offer it answers once its sockets are
+ * bound (on_pc_ready). */
+static void take_viewer(peer_media *m, const char *from, const char *sdp, const camrtc_sdp_h264_plan *plan)
 {
-    CAMRTC_LOGD(m->log, MOD, "timeline: %s: offer received", from);
-    session *old = find_live(m, from);
-    if (old) {   /* the viewer started over */
-        CAMRTC_LOGI(m->log, MOD, "viewer %s offers again: replacing its connection", from);
-        session_close(old);
-    }
-    if (count_active(m) >= m->o.max_viewers) {
-        m->refused++;
-        CAMRTC_LOGW(m->log, MOD, "refusing viewer %s: %u viewers already (--max-viewers)", from, m->o.max_viewers);
-        return;
-    }
-    camrtc_sdp_h264_plan plan;
-    if (!plan_video(m, from, sdp, &plan))
-        return;
-    session *s = session_new(m, from, plan.labels);
+    session *s = session_new(m, from, plan->labels);
     if (s && !(s->offer = strdup(sdp))) {
         session_close(s);
         return;
@@ -865,6 +903,56 @@ static void master_offer(peer_media *m, const char *from, const char *sdp)
         CAMRTC_LOGD(m->log, MOD, "timeline: %s: IDR requested (offer)", from);
         camrtc_pipeline_force_idr(m->pipe);
     }
+}
+
+/* An offer: a viewer we serve gets a pc; one we refuse (logged and counted) gets an
+ * answer rejecting all it offered, and nothing else is kept for it. */
+static void master_offer(peer_media *m, const char *from, const char *sdp)
+{
+    CAMRTC_LOGD(m->log, MOD, "timeline: %s: offer received", from);
+    session *old = find_live(m, from);
+    if (old) {   /* the viewer started over */
+        CAMRTC_LOGI(m->log, MOD, "viewer %s offers again: replacing its connection", from);
+        session_close(old);
+    }
+    camrtc_sdp *offer = NULL;
+    char why[160] = "";
+    if (camrtc_sdp_parse(sdp, strlen(sdp), &offer, why, sizeof why) != CAMRTC_OK) {
+        m->refused++;
+        CAMRTC_LOGW(m->log, MOD, "refusing viewer %s: its offer does not parse: %s", from, why);
+        return;   /* no m= line to reject: nothing to answer */
+    }
+    camrtc_sdp_h264_plan plan;
+    if (count_active(m) >= m->o.max_viewers) {
+        m->refused++;
+        CAMRTC_LOGW(m->log, MOD, "refusing viewer %s: %u viewers already (--max-viewers)", from, m->o.max_viewers);
+        send_refusal(m, from, offer);
+    } else if (!plan_video(m, from, offer, &plan)) {
+        send_refusal(m, from, offer);
+    } else {
+        take_viewer(m, from, sdp, &plan);
+    }
+    camrtc_sdp_free(offer);
+}
+
+/* Viewer: does the master's answer refuse us (every video m= line rejected, as
+ * camrtc_sdp_reject_offer makes it)? Then say so, close, and let the caller stop now
+ * rather than wait for media that will not come. */
+static bool viewer_refused(peer_media *m, session *s, const char *sdp)
+{
+    camrtc_sdp *answer = NULL;
+    bool all = false, refused = false;
+    if (camrtc_sdp_parse(sdp, strlen(sdp), &answer, NULL, 0) == CAMRTC_OK)
+        refused = camrtc_sdp_answer_rejects_video(answer, &all);
+    camrtc_sdp_free(answer);
+    if (!refused)
+        return false;   /* camrtc_pcuv_set_answer reads it, or says what is wrong with it */
+    m->refused_by_master = true;
+    CAMRTC_LOGE(m->log, MOD, "the master refused this viewer (%s)", all ? "all media rejected" : "video rejected");
+    session_close(s);
+    if (m->o.on_refused)
+        m->o.on_refused(m->o.ud);
+    return true;
 }
 
 static void remote_candidate(peer_media *m, session *s, const cJSON *p)
@@ -897,6 +985,8 @@ void peer_media_on_message(peer_media *m, const camrtc_sigmsg *msg)
             break;
         char reason[160] = "";
         CAMRTC_LOGD(m->log, MOD, "timeline: answer received");
+        if (viewer_refused(m, s, sdp->valuestring))
+            break;
         int rc = camrtc_pcuv_set_answer(s->pc, sdp->valuestring, strlen(sdp->valuestring), reason, sizeof reason);
         if (rc < 0) {
             CAMRTC_LOGE(m->log, MOD, "the master's answer is refused: %s %s", camrtc_strerror(rc), reason);

@@ -37,6 +37,12 @@ typedef struct peer_media_opts {
      * from there (peer_media.c, master_offer). Viewer: offer only this profile. */
     bool h264_profile_set;
     camrtc_sdp_h264_profile h264_profile;
+    /* Viewer: called once, from the loop, when the master's answer rejects our video (it
+     * refused this viewer: camrtc_sdp_reject_offer). The peer connection is closed by
+     * then and the stats say "refused": true; the caller stops (peer_media_stop) rather
+     * than wait for --duration. NULL = keep running. */
+    void (*on_refused)(void *ud);
+    void *ud;
 } peer_media_opts;
 
 typedef struct peer_media peer_media;

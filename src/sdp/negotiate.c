@@ -242,14 +242,19 @@ static void add_sender(builder *b, camrtc_sdp_media *m, const camrtc_sdp_local *
             b->rc = CAMRTC_ENOMEM;
 }
 
-/* A rejected section (RFC 3264 §6, JSEP §5.3.1): port 0, same media and proto, one
- * format from the offer, the mid mirrored so the offerer can match it. Our ICE and DTLS
- * attributes go in as well: aiortc refuses an answer with a section that lacks them. */
+/* A rejected section (RFC 3264 §6, JSEP §5.3.1): port 0, same media and proto, the
+ * offer's first format, the mid mirrored so the offerer can match it. JSEP §5.8 needs
+ * nothing more on a rejected section, and Chromium asks for nothing more; aiortc (1.4)
+ * validates every section alike, rejected or not, so with l (not NULL) it gets what aiortc
+ * looks for: our ICE credentials, fingerprint and a=setup, rtcp-mux on RTP sections, and
+ * the echoed format's rtpmap and fmtp (aiortc matches codecs before it looks at the port). */
 static void add_rejected(builder *b, camrtc_sdp_media *am, const camrtc_sdp_media *om, const camrtc_sdp_local *l,
                          camrtc_sdp_setup setup)
 {
-    add_transport(b, am, l, setup, false);
-    am->rtcp_mux = false;
+    if (l) {
+        add_transport(b, am, l, setup, false);
+        am->rtcp_mux = om->rtp && om->rtcp_mux;   /* RFC 5761 §5.1.1: only when offered */
+    }
     am->type = om->type;
     am->media = dup(b, om->media);
     am->proto = dup(b, om->proto);
@@ -258,11 +263,24 @@ static void add_rejected(builder *b, camrtc_sdp_media *am, const camrtc_sdp_medi
     am->direction = om->rtp ? CAMRTC_SDP_INACTIVE : CAMRTC_SDP_SENDRECV;
     am->mid = dup(b, om->mid);
     if (om->rtp) {
-        am->codecs[0].pt = om->codecs[0].pt;   /* the parser guarantees one */
-        am->n_codecs = 1;
+        const camrtc_sdp_codec *c = &om->codecs[0];   /* the parser guarantees one */
+        if (l)
+            add_codec(b, am, c->pt, c->name, c->clock, c->channels, c->fmtp);
+        else
+            add_codec(b, am, c->pt, NULL, 0, 0, NULL);
     } else {
         am->fmt = dup(b, om->fmt);
     }
+}
+
+/* The a=setup an offer states: with BUNDLE every section states the same one, so the
+ * first one given decides (the session level's when no section has one). */
+static camrtc_sdp_setup offered_setup(const camrtc_sdp *offer)
+{
+    for (size_t i = 0; i < offer->n_media; i++)
+        if (offer->media[i].setup != CAMRTC_SDP_SETUP_NONE)
+            return offer->media[i].setup;
+    return offer->setup;
 }
 
 /* ---- answering ------------------------------------------------------------------------ */
@@ -515,12 +533,7 @@ int camrtc_sdp_answer(const camrtc_sdp *offer, const camrtc_sdp_answer_config *c
     camrtc_sdp *ans = new_session(&cfg->local, &x.b);
     if (!ans)
         return CAMRTC_ENOMEM;
-    /* With BUNDLE every section states the same a=setup: the first one given decides. */
-    camrtc_sdp_setup offered = offer->setup;
-    for (size_t i = offer->n_media; i-- > 0;)
-        if (offer->media[i].setup != CAMRTC_SDP_SETUP_NONE)
-            offered = offer->media[i].setup;
-    rc = choose_setup(&x, offered);
+    rc = choose_setup(&x, offered_setup(offer));
     bool accepted[CAMRTC_SDP_MAX_MEDIA] = {false};
     char video_reason[256] = "";
     if (rc == CAMRTC_OK) {
@@ -551,6 +564,56 @@ int camrtc_sdp_answer(const camrtc_sdp *offer, const camrtc_sdp_answer_config *c
     neg->dtls_client = x.our_setup == CAMRTC_SDP_SETUP_ACTIVE;
     *answer = ans;
     return CAMRTC_OK;
+}
+
+/* Refusing a whole offer: every section rejected, in the offer's order. There is no
+ * BUNDLE group (RFC 8843 §7.3.3: a rejected section's mid leaves the group, and a group
+ * with no mid is not written) and no candidate: nothing is to be connected. */
+int camrtc_sdp_reject_offer(const camrtc_sdp *offer, const camrtc_sdp_local *local, camrtc_sdp **answer)
+{
+    *answer = NULL;
+    if (!offer || (local && check_local(local, NULL, 0) != CAMRTC_OK))
+        return CAMRTC_EINVAL;
+    static const camrtc_sdp_local no_local;   /* only for the o= line and the session flags */
+    builder b;
+    camrtc_sdp *ans = new_session(local ? local : &no_local, &b);
+    if (!ans)
+        return CAMRTC_ENOMEM;
+    ans->ice_trickle = false;
+    /* An answer's a=setup is active or passive (RFC 8842 §5.3); even to a holdconn offer. */
+    camrtc_sdp_setup setup = offered_setup(offer) == CAMRTC_SDP_SETUP_ACTIVE ? CAMRTC_SDP_SETUP_PASSIVE
+                                                                           : CAMRTC_SDP_SETUP_ACTIVE;
+    for (size_t i = 0; i < offer->n_media; i++)
+        add_rejected(&b, &ans->media[ans->n_media++], &offer->media[i], local, setup);
+    if (b.rc != CAMRTC_OK) {
+        camrtc_sdp_free(ans);
+        return b.rc;
+    }
+    *answer = ans;
+    return CAMRTC_OK;
+}
+
+/* Port 0 rejects a section unless a=bundle-only says it rides on the BUNDLE transport
+ * (RFC 8843 §6). */
+static bool section_rejected(const camrtc_sdp_media *m)
+{
+    return m->port == 0 && !m->bundle_only;
+}
+
+bool camrtc_sdp_answer_rejects_video(const camrtc_sdp *answer, bool *all_rejected)
+{
+    size_t video = 0, video_rejected = 0, rejected = 0;
+    for (size_t i = 0; answer && i < answer->n_media; i++) {
+        const camrtc_sdp_media *m = &answer->media[i];
+        rejected += section_rejected(m);
+        if (m->type == CAMRTC_SDP_VIDEO) {
+            video++;
+            video_rejected += section_rejected(m);
+        }
+    }
+    if (all_rejected)
+        *all_rejected = answer && answer->n_media > 0 && rejected == answer->n_media;
+    return video > 0 && video_rejected == video;
 }
 
 /* ---- offering ------------------------------------------------------------------------- */

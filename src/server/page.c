@@ -17,6 +17,7 @@
  *  - latency: the test pattern's 64-cell block (src/media/testsrc.c) is read from each decoded frame and
  *    its capture time (ms mod 2^24) compared with Date.now(): meaningful only when master and browser
  *    share a clock (one machine) and the master stamps with the wall clock;
+ *  - an answer that rejects the video (port 0: the master refused this viewer) is shown as such at once;
  *  - window.camrtcStats holds the latest figures and the frame id read from the picture (for tests).
  * Query parameters: channel, region, clientId, accessKey, secretKey, autojoin=1 (join at load).
  * WebCrypto needs a secure context: http://127.0.0.1 or localhost (the default), or --tls.
@@ -88,7 +89,7 @@ static const char *const page_js[] = {
     "// signaling, and RTCPeerConnection receives video (and audio, as the SDK samples do).",
     "var $ = function (id) { return document.getElementById(id); };",
     "var enc = new TextEncoder();",
-    "var stats = { state: 'idle', error: null, frameId: null, framesRead: 0, latencyMs: null, offerSent: false };",
+    "var stats = { state: 'idle', error: null, frameId: null, framesRead: 0, latencyMs: null, offerSent: false, refused: false };",
     "window.camrtcStats = stats;",
     "",
     "function log(msg) {",
@@ -418,7 +419,8 @@ static const char *const page_js[] = {
     "  sc.on('sdpAnswer', async function (answer) {",
     "    log('SDP answer received');",
     "    stats.answerReceived = true;",
-    "    try { await pc.setRemoteDescription(answer); } catch (e) { fail(e); }",
+    "    try { await pc.setRemoteDescription(answer); } catch (e) { fail(e); return; }",
+    "    if (videoRejected(pc, answer.sdp)) refused();",
     "  });",
     "  sc.on('iceCandidate', function (c) {",
     "    pc.addIceCandidate(c).catch(function (e) { log('remote candidate refused: ' + e.message); });",
@@ -433,6 +435,18 @@ static const char *const page_js[] = {
     "  setState('connecting: signaling');",
     "  sc.open();",
     "  session.timer = setInterval(function () { pollStats().catch(function (e) { log('getStats: ' + e.message); }); }, 1000);",
+    "}",
+    "// An answer whose video m-line has port 0 (RFC 3264 section 6) is the master refusing this viewer",
+    "// (too many viewers, no H.264 it can send): say so now rather than wait for a connection that never comes.",
+    "function videoRejected(pc, sdp) {",
+    "  var t = pc.getTransceivers().filter(function (x) { return x.receiver.track.kind === 'video'; })[0];",
+    "  return !!(t && (t.stopped || t.currentDirection === 'stopped')) || /^m=video 0 /m.test(sdp || '');",
+    "}",
+    "function refused() {",
+    "  log('the answer rejects the video: refused by the master');",
+    "  stats.refused = true;",
+    "  leave();",
+    "  setState('refused by the master (its answer rejects every m-line: too many viewers, or no video it can send)', true);",
     "}",
     "function leave() {",
     "  if (!session) return;",

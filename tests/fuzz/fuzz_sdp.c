@@ -1,7 +1,8 @@
 /* Fuzzes the SDP parser, the writer, and the answer/accept negotiation. Whatever the
  * parser accepts, the writer must write, and parsing that text must give a description
  * that writes the same text again (the writer's output is what the other end parses).
- * Every answer we make must parse back. Malformed input is an error, never a crash. */
+ * Every answer we make must parse back, the refusal of any offer too (and read as a
+ * refusal when the offer has video). Malformed input is an error, never a crash. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,37 @@ static void negotiate(const camrtc_sdp *offer)
     }
 }
 
+/* The refusal of the input as an offer, bare and with our transport attributes: every
+ * section rejected, in order, and a viewer must see it as refused when there is video.
+ * The input read as an answer exercises the viewer's check on anything. */
+static void refuse(const camrtc_sdp *offer)
+{
+    static const camrtc_sdp_local local = {.ice_ufrag = "fUzZ", .ice_pwd = "fuzzpasswordfuzzpasswd", .fingerprint = FP};
+    bool has_video = false, all;
+    for (size_t i = 0; i < offer->n_media; i++)
+        has_video |= offer->media[i].type == CAMRTC_SDP_VIDEO;
+    for (int with_local = 0; with_local < 2; with_local++) {
+        camrtc_sdp *answer = NULL;
+        if (camrtc_sdp_reject_offer(offer, with_local ? &local : NULL, &answer) != 0)
+            abort();
+        if (answer->n_media != offer->n_media || answer->n_bundle != 0)
+            abort();
+        for (size_t i = 0; i < answer->n_media; i++)
+            if (answer->media[i].port != 0 || answer->media[i].type != offer->media[i].type)
+                abort();
+        camrtc_buf text = {0};
+        round_trip(answer, &text);
+        camrtc_sdp *back = NULL;
+        if (camrtc_sdp_parse((const char *)camrtc_buf_data(&text), text.len, &back, NULL, 0) != 0 ||
+            camrtc_sdp_answer_rejects_video(back, &all) != has_video || all != (back->n_media > 0))
+            abort();
+        camrtc_sdp_free(back);
+        camrtc_buf_free(&text);
+        camrtc_sdp_free(answer);
+    }
+    camrtc_sdp_answer_rejects_video(offer, &all);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     camrtc_sdp *sdp = NULL;
@@ -65,6 +97,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         round_trip(sdp, &text);
         camrtc_buf_free(&text);
         negotiate(sdp);
+        refuse(sdp);
         camrtc_sdp_free(sdp);
     } else if (sdp) {
         abort();

@@ -11,7 +11,8 @@
 // Inner process (CAMRTC_NETNS set): the service (--memory --kvs-js), a master, Chromium, the checks.
 // When `camrtc master --help` lists --source, the master streams the test pattern and the full video
 // checks run (framesDecoded > 150, video/H264, no decode trouble, a screenshot of the pattern, frame
-// ids read from the picture advancing); before that, the page must reach the master with an SDP
+// ids read from the picture advancing), and with the master's --max-viewers 1 a second page is refused and
+// says so at once ("refused by the master", from the answer's rejected m-lines); before that, the page must reach the master with an SDP
 // offer (recvonly H.264 video) and trickled loopback candidates through our service.
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -141,7 +142,7 @@ async function inner() {
       const env = { ...process.env, AWS_ACCESS_KEY_ID: LOCAL_PAIR.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_PAIR.secretAccessKey,
         AWS_REGION: REGION, HOME: tempDir('master-home'), CAMRTC_LOG: 'info' };
       const argv = ['master', '--channel', channel, '--endpoint', st.srv.url, '--create', '--no-cache',
-        '--source', 'testsrc', '--size', '640x360', '--fps', '30', '--bitrate', '1000'];
+        '--source', 'testsrc', '--size', '640x360', '--fps', '30', '--bitrate', '1000', '--max-viewers', '1'];
       const opt = LOOPBACK_OPT.exec(help.stdout + help.stderr);
       if (opt) argv.push(opt[0]);
       const proc = spawn(BIN, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -337,6 +338,28 @@ async function inner() {
         `framesDropped ${x.framesDropped}, freezeCount ${x.freezeCount}, pliCount ${x.pliCount}, nackCount ${x.nackCount}, ` +
         `latency ${f(x.latencyMs)} ms (${x.latencyShared ? 'shared clock' : 'relative to the smallest seen'}), codec ${x.codec} ${x.codecFmtp}`);
     });
+
+    suite.test('a second page, past the master\'s --max-viewers 1, shows "refused by the master" at once', async () => {
+      const p = await st.browser.newPage();
+      const second = `${clientId}-2`;
+      try {
+        await p.goto(`${st.srv.url}/?${new URLSearchParams({ channel, clientId: second, autojoin: '1' })}`, { waitUntil: 'load', timeout: 10000 });
+        let s = {};
+        for (let i = 0; i < 60 && !s.refused && !s.error; i++) {
+          await sleep(250);
+          s = await p.evaluate(() => JSON.parse(JSON.stringify(window.camrtcStats)));
+        }
+        const shown = await p.evaluate(() => document.getElementById('state').textContent);
+        check(s.refused === true && /^refused by the master/.test(shown),
+          `the page says it is refused (refused ${s.refused}, state ${JSON.stringify(shown)}, error ${s.error})`);
+        check(s.answerReceived === true, 'it came from the answer');
+        check(st.masterLog.includes(`refusing viewer ${second}: 1 viewers already (--max-viewers)`), 'the master logged the refusal');
+        const first = await pageStats();
+        check(first.connectionState === 'connected', `the first page still connected (${first.connectionState})`);
+      } finally {
+        await p.close();
+      }
+    }, { timeoutMs: 20000 });
   }
 
   await suite.run();

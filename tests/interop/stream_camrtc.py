@@ -10,15 +10,21 @@ Runs:
                framesDecodable == framesReceived.
   three viewers at once: each receives and decodes >= 60 pictures; the master's stats
                list the three viewers with packets sent.
-  --max-viewers 1: a second viewer gets no answer and no frames, the master logs and
-               counts the refusal, the first viewer streams on.
+  --max-viewers 1: a second viewer is refused: the master answers it with every m= line
+               rejected, logs and counts the refusal; the refused viewer stops on that
+               answer long before its --duration, exits 3 and says "refused": true in its
+               stats and why in its log (check_refused_viewer); the first streams on.
   High:        a `camrtc viewer --h264-profile high` watches a master started with the
                default profile (constrained baseline): the master switches its encoder, the
                file decodes, and every SPS in it says High (profile_idc 100). A second
-               viewer offering only constrained baseline meanwhile is refused (no answer,
-               no frames, a log line naming both profiles) and the first streams on.
+               viewer offering only constrained baseline meanwhile is refused (as above:
+               exit 3, no frames; the master's log names both profiles) and the first
+               streams on.
   level:       an offer whose only H.264 is level 1.3 (42e00d, sent through `camrtc viewer
-               --stdio`) gets no answer; the master logs both levels.
+               --stdio`) is answered with its one m= line rejected (port 0, no BUNDLE
+               group); the master logs both levels. Then an offer it could serve but for
+               the missing a=fingerprint: refused by the peer connection's answer, and
+               answered the same way.
   relay only:  through coturn (tests/interop/ice_coturn.py's Coturn), credentials from
                GetIceServerConfig: a relay-to-relay pair, >= 60 pictures, and both sides
                deallocate when they close (skipped without turnserver).
@@ -49,6 +55,8 @@ LOCAL_ENV = {
 START_TIMEOUT = 10.0      # seconds for the signaling service to print its URL
 VIEWER_SECONDS = 5
 PROCESS_TIMEOUT = 30.0    # seconds any one process may take to finish
+REFUSED_EXIT = 3          # `camrtc viewer --help`: the master refused this viewer
+REFUSED_DURATION = 25     # a refused viewer's --duration: it must end well before, on its own
 
 
 def log(*a):
@@ -160,6 +168,40 @@ def wait_exit(p, what):
         raise RuntimeError("%s exited with %d" % (what, rc))
 
 
+def check_refused_viewer(p, stats, what):
+    """A `camrtc viewer` the master refuses learns it from the answer (every m= line
+    rejected) and stops then, not at its --duration (REFUSED_DURATION): exit status 3,
+    "refused": true and no frames in its stats, the reason in its log."""
+    try:
+        rc = p.wait(timeout=REFUSED_DURATION - 10)
+    except subprocess.TimeoutExpired:
+        return "%s still runs after %d s (its --duration is %d s): it did not learn of its refusal" % (
+            what, REFUSED_DURATION - 10, REFUSED_DURATION)
+    if rc != REFUSED_EXIT:
+        return "%s exited with %d, want %d (refused by the master)" % (what, rc, REFUSED_EXIT)
+    with open(stats) as f:
+        st = json.load(f)
+    if st.get("refused") is not True or st.get("framesReceived") != 0:
+        return "%s stats: refused %r, framesReceived %r" % (what, st.get("refused"), st.get("framesReceived"))
+    with open(os.path.join(os.path.dirname(stats), "%s.log" % what)) as f:
+        if "the master refused this viewer (all media rejected)" not in f.read():
+            return "%s did not log why it stopped" % what
+    return None
+
+
+def rejected_m_lines(sdp):
+    """None when every m= line of an answer has port 0 and there is no BUNDLE group, else why not."""
+    lines = sdp.replace("\r\n", "\n").split("\n")
+    m = [ln for ln in lines if ln.startswith("m=")]
+    if not m:
+        return "no m= line"
+    if any(ln.split()[1] != "0" for ln in m):
+        return "m= lines not all rejected: %s" % m
+    if any(ln.startswith("a=group:BUNDLE") for ln in lines):
+        return "a BUNDLE group in an answer that rejects everything"
+    return None
+
+
 def decode_ids(av, rt, path):
     """The frame ids of every decoded picture (None where the block does not read)."""
     ids = []
@@ -184,6 +226,8 @@ def check_viewer(av, rt, out, stats, min_frames):
               "timeToFirstFrameMs"):
         if k not in st:
             return "%s: no %s" % (stats, k)
+    if st.get("refused") is not False:
+        return "%s: refused %r, want false" % (stats, st.get("refused"))
     if st["framesDecodable"] != st["framesReceived"]:
         return "%s: framesDecodable %d != framesReceived %d" % (stats, st["framesDecodable"], st["framesReceived"])
     if st["framesReceived"] < min_frames:
@@ -235,20 +279,18 @@ def run_three(av, rt, camrtc, tmp, url):
 
 
 def run_refused(av, rt, camrtc, tmp, url):
-    """--max-viewers 1: the second viewer gets no answer (and no frames); the first streams."""
+    """--max-viewers 1: the second viewer is refused and stops at once; the first streams."""
     master, mstats, mlog = start_master(PROCS, camrtc, tmp, url, "full", ("--max-viewers", "1"))
     first = start_viewer(PROCS, camrtc, tmp, url, "full", "viewer-a", 4)
     wait_for_log(mlog, "viewer-a: offer taken", master, "master")
-    second = start_viewer(PROCS, camrtc, tmp, url, "full", "viewer-b", 3)
-    wait_exit(second[0], "viewer-b")
+    second = start_viewer(PROCS, camrtc, tmp, url, "full", "viewer-b", REFUSED_DURATION)
+    err = check_refused_viewer(second[0], second[2], "viewer-b")
+    if err:
+        return err
     wait_exit(first[0], "viewer-a")
     err = check_viewer(av, rt, first[1], first[2], 60)
     if err:
         return err
-    with open(second[2]) as f:
-        st = json.load(f)
-    if st["framesReceived"] != 0:
-        return "the refused viewer received %d frames" % st["framesReceived"]
     with open(mlog) as f:
         if "refusing viewer viewer-b" not in f.read():
             return "the master did not log the refusal"
@@ -278,9 +320,11 @@ def run_high_switch(av, rt, camrtc, tmp, url):
     master, mstats, mlog = start_master(PROCS, camrtc, tmp, url, "high")
     first = start_viewer(PROCS, camrtc, tmp, url, "high", "viewer-high", 6, ("--h264-profile", "high"))
     wait_for_log(mlog, "viewer-high: connected", master, "master")
-    second = start_viewer(PROCS, camrtc, tmp, url, "high", "viewer-cb", 3,
+    second = start_viewer(PROCS, camrtc, tmp, url, "high", "viewer-cb", REFUSED_DURATION,
                           ("--h264-profile", "constrained-baseline"))
-    wait_exit(second[0], "viewer-cb")
+    err = check_refused_viewer(second[0], second[2], "viewer-cb")
+    if err:
+        return err
     wait_exit(first[0], "viewer-high")
     err = check_viewer(av, rt, first[1], first[2], 100)
     if err:
@@ -291,10 +335,6 @@ def run_high_switch(av, rt, camrtc, tmp, url):
     with av.open(first[1], format="h264") as c:
         if c.streams.video[0].codec_context.profile != "High":
             return "FFmpeg reads profile %r" % c.streams.video[0].codec_context.profile
-    with open(second[2]) as f:
-        st = json.load(f)
-    if st["framesReceived"] != 0:
-        return "the refused viewer received %d frames" % st["framesReceived"]
     with open(mlog) as f:
         text = f.read()
     if "switching the encoder from constrained-baseline to high" not in text:
@@ -317,8 +357,8 @@ def run_high_switch(av, rt, camrtc, tmp, url):
 
 
 # An offer a browser could make whose only H.264 is level 1.3 (42e00d): the master's
-# 640x360 at 30 fps needs level 3.1, so it must refuse, not answer with a level the
-# stream breaks.
+# 640x360 at 30 fps needs level 3.1, so it must refuse (an answer rejecting the m= line),
+# not answer with a level the stream breaks.
 LOW_LEVEL_OFFER = "\r\n".join([
     "v=0", "o=- 1 1 IN IP4 127.0.0.1", "s=-", "t=0 0", "a=group:BUNDLE 0",
     "m=video 9 UDP/TLS/RTP/SAVPF 102", "c=IN IP4 0.0.0.0", "a=mid:0",
@@ -326,11 +366,17 @@ LOW_LEVEL_OFFER = "\r\n".join([
     "a=fingerprint:sha-256 " + ":".join(["AB"] * 32), "a=setup:actpass", "a=rtcp-mux", "a=recvonly",
     "a=rtpmap:102 H264/90000", "a=rtcp-fb:102 nack", "a=rtcp-fb:102 nack pli",
     "a=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e00d", ""])
+# Level 3.1, but no a=fingerprint: the H.264 plan takes it, the peer connection's answer
+# does not (RFC 8829 §5.8), so this refusal comes after a pc was made for it.
+NO_FINGERPRINT_OFFER = "\r\n".join(
+    ln for ln in LOW_LEVEL_OFFER.replace("profile-level-id=42e00d", "profile-level-id=42e01f").split("\r\n")
+    if not ln.startswith("a=fingerprint:"))
 
 
 def run_level_refused(av, rt, camrtc, tmp, url):
     """A viewer (driven through `camrtc viewer --stdio`) whose offer's level is too low for
-    the stream gets no answer, and the master names both levels."""
+    the stream gets an answer that rejects its one m= line, and the master names both
+    levels; then one without a=fingerprint, refused once its pc tried to answer, the same."""
     master, mstats, mlog = start_master(PROCS, camrtc, tmp, url, "prof")
     err = open(os.path.join(tmp, "viewer-h.log"), "w")
     v = PROCS.start([camrtc, "viewer", "--channel", "prof", "--client-id", "viewer-h", "--endpoint", url,
@@ -358,25 +404,37 @@ def run_level_refused(av, rt, camrtc, tmp, url):
 
     if not read_until(lambda e: e.get("event") == "state" and e.get("state") == "connected", START_TIMEOUT):
         return "the --stdio viewer did not connect"
-    cmd = {"send": "SDP_OFFER", "payload": {"type": "offer", "sdp": LOW_LEVEL_OFFER}}
-    v.stdin.write((json.dumps(cmd) + "\n").encode())
-    v.stdin.flush()
-    wait_for_log(mlog, "refusing viewer viewer-h", master, "master")
-    read_until(lambda e: False, 1.0)   # an answer, if one came, would be here by now
+    is_answer = lambda e: e.get("event") == "message" and e.get("type") == "SDP_ANSWER"  # noqa: E731
+    answers = []
+    for offer in (LOW_LEVEL_OFFER, NO_FINGERPRINT_OFFER):
+        cmd = {"send": "SDP_OFFER", "payload": {"type": "offer", "sdp": offer}}
+        v.stdin.write((json.dumps(cmd) + "\n").encode())
+        v.stdin.flush()
+        if not read_until(is_answer, START_TIMEOUT):
+            break
+        answers.append(events[-1]["payload"])
     v.stdin.write(b'{"stop":true}\n')
     v.stdin.flush()
     wait_exit(v, "viewer-h")
-    if any(e.get("event") == "message" and e.get("type") == "SDP_ANSWER" for e in events):
-        return "the master answered an offer it cannot serve"
+    if len(answers) < 2:
+        return "no answer to offer %d, which the master refuses" % (len(answers) + 1)
+    for answer in answers:
+        err = rejected_m_lines(answer.get("sdp", ""))
+        if answer.get("type") != "answer" or err:
+            return "the refusal is not an answer rejecting the offer: %s" % (err or answer.get("type"))
+        if "m=video 0 UDP/TLS/RTP/SAVPF 102\r\n" not in answer["sdp"] or "a=mid:0\r\n" not in answer["sdp"]:
+            return "the rejected m= line does not mirror the offer's: %r" % answer["sdp"]
     with open(mlog) as f:
         text = f.read()
     if "highest H.264 level is 1.3" not in text or "below level 3.1 that 640x360 at 30 fps needs" not in text:
         return "the master did not name both levels"
+    if "no sha-256 fingerprint" not in text:
+        return "the master did not say why the offer without a fingerprint is refused"
     master.send_signal(signal.SIGINT)
     wait_exit(master, "master")
     with open(mstats) as f:
         refused = json.load(f).get("viewersRefused", 0)
-    return None if refused == 1 else "viewersRefused %d, want 1" % refused
+    return None if refused == 2 else "viewersRefused %d, want 2" % refused
 
 
 def run_relay(av, rt, camrtc, tmp, url):

@@ -878,6 +878,205 @@ TEST(every_prefix_of_a_real_offer_is_safe)
     CHECK(ok > 0);
 }
 
+/* ---- refusing a whole offer, and the viewer seeing it ----------------------------------------- */
+
+static const camrtc_sdp_local REFUSER = {.ice_ufrag = "nOpe", .ice_pwd = "refusedrefusedrefusedr", .fingerprint = FP};
+
+/* Every section of the refusal mirrors the offer's: port 0, same media, proto and mid, in
+ * order, the offer's first format; no BUNDLE group and no candidate. */
+static void check_refusal_mirrors(const camrtc_sdp *offer, const camrtc_sdp *ans)
+{
+    CHECK_EQ_INT(ans->n_media, offer->n_media);
+    CHECK_EQ_INT(ans->n_bundle, 0);
+    for (size_t i = 0; i < offer->n_media && i < ans->n_media; i++) {
+        const camrtc_sdp_media *o = &offer->media[i], *a = &ans->media[i];
+        CHECK_EQ_INT(a->port, 0);
+        CHECK(!a->bundle_only);
+        CHECK_EQ_INT(a->type, o->type);
+        CHECK_EQ_STR(a->media, o->media);
+        CHECK_EQ_STR(a->proto, o->proto);
+        CHECK_EQ_STR(a->mid, o->mid);
+        CHECK_EQ_INT(a->n_candidates, 0);
+        CHECK(!a->end_of_candidates);
+        CHECK(a->msid == NULL && a->n_ssrcs == 0);
+        if (o->rtp) {
+            CHECK_EQ_INT(a->n_codecs, 1);
+            CHECK_EQ_INT(a->codecs[0].pt, o->codecs[0].pt);
+            CHECK_EQ_INT(a->direction, CAMRTC_SDP_INACTIVE);
+        } else {
+            CHECK_EQ_STR(a->fmt, o->fmt);
+        }
+    }
+}
+
+TEST(refusal_of_chromium_offer_rejects_video_audio_and_data_channel)
+{
+    camrtc_sdp *offer = parse_file("chromium_kvs_viewer.sdp");   /* video, audio, data channel */
+    CHECK(offer);
+    camrtc_sdp *ans = NULL;
+    CHECK_EQ_INT(camrtc_sdp_reject_offer(offer, &REFUSER, &ans), CAMRTC_OK);
+    camrtc_sdp *a = write_and_parse(ans);                         /* what goes on the wire */
+    CHECK(a);
+    check_refusal_mirrors(offer, a);
+    CHECK_EQ_STR(a->media[0].media, "video");
+    CHECK_EQ_STR(a->media[1].media, "audio");
+    CHECK_EQ_STR(a->media[2].fmt, "webrtc-datachannel");
+    /* With local: what aiortc checks on every section. */
+    for (size_t i = 0; i < a->n_media; i++) {
+        CHECK_EQ_STR(camrtc_sdp_ice_ufrag(a, &a->media[i]), "nOpe");
+        CHECK_EQ_STR(camrtc_sdp_ice_pwd(a, &a->media[i]), "refusedrefusedrefusedr");
+        CHECK_EQ_INT(camrtc_sdp_get_fingerprint(a, &a->media[i])->hash[0], 0xde);
+        CHECK_EQ_INT(camrtc_sdp_get_setup(a, &a->media[i]), CAMRTC_SDP_SETUP_ACTIVE);   /* to actpass */
+    }
+    CHECK(a->media[0].rtcp_mux && a->media[1].rtcp_mux && !a->media[2].rtcp_mux);
+    CHECK_EQ_INT(a->media[0].codecs[0].pt, 96);                   /* the offer's first: VP8 */
+    CHECK_EQ_STR(a->media[0].codecs[0].name, "VP8");
+    CHECK_EQ_STR(a->media[1].codecs[0].name, "opus");
+    CHECK_EQ_INT(a->media[1].codecs[0].channels, 2);
+    CHECK(!a->ice_trickle);
+    bool all = false;
+    CHECK(camrtc_sdp_answer_rejects_video(a, &all));
+    CHECK(all);
+    camrtc_sdp_free(a);
+    camrtc_sdp_free(ans);
+    camrtc_sdp_free(offer);
+}
+
+TEST(refusal_without_local_is_the_bare_rfc_form)
+{
+    /* safari: audio first, then video, then a data channel; aiortc: video and an old-style
+     * (DTLS/SCTP 5000) data channel. */
+    static const char *const files[] = {"safari_audio_first.sdp", "aiortc_sendrecv_dc.sdp", "firefox_recvonly_dc.sdp"};
+    for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+        camrtc_sdp *offer = parse_file(files[f]);
+        CHECK(offer);
+        camrtc_sdp *ans = NULL;
+        CHECK_EQ_INT(camrtc_sdp_reject_offer(offer, NULL, &ans), CAMRTC_OK);
+        camrtc_sdp *a = write_and_parse(ans);
+        CHECK(a);
+        check_refusal_mirrors(offer, a);
+        for (size_t i = 0; i < a->n_media; i++) {
+            CHECK(camrtc_sdp_ice_ufrag(a, &a->media[i]) == NULL);
+            CHECK_EQ_INT(camrtc_sdp_get_fingerprint(a, &a->media[i])->len, 0);
+            CHECK_EQ_INT(camrtc_sdp_get_setup(a, &a->media[i]), CAMRTC_SDP_SETUP_NONE);
+            CHECK(!a->media[i].rtcp_mux);
+            CHECK(!a->media[i].rtp || a->media[i].codecs[0].name == NULL);   /* no rtpmap */
+        }
+        bool all = false;
+        CHECK(camrtc_sdp_answer_rejects_video(a, &all));
+        CHECK(all);
+        camrtc_sdp_free(a);
+        camrtc_sdp_free(ans);
+        camrtc_sdp_free(offer);
+    }
+}
+
+TEST(refusal_setup_and_config)
+{
+    /* An active offerer gets passive; holdconn (which camrtc_sdp_answer refuses) gets active. */
+    static const char *const tmpl =
+        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE v\r\n"
+        "m=video 9 UDP/TLS/RTP/SAVPF 102\r\na=mid:v\r\na=setup:%s\r\na=rtcp-mux\r\na=rtpmap:102 H264/90000\r\n"
+        "a=fmtp:102 packetization-mode=1;profile-level-id=42e00d\r\n";
+    static const struct {
+        const char *offered;
+        camrtc_sdp_setup want;
+    } cases[] = {{"active", CAMRTC_SDP_SETUP_PASSIVE}, {"passive", CAMRTC_SDP_SETUP_ACTIVE},
+                 {"holdconn", CAMRTC_SDP_SETUP_ACTIVE}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char text[512];
+        snprintf(text, sizeof text, tmpl, cases[i].offered);
+        camrtc_sdp *offer = parse_str(text);
+        CHECK(offer);
+        camrtc_sdp *ans = NULL;
+        CHECK_EQ_INT(camrtc_sdp_reject_offer(offer, &REFUSER, &ans), CAMRTC_OK);
+        camrtc_sdp *a = write_and_parse(ans);
+        CHECK(a);
+        CHECK_EQ_INT(a->media[0].setup, cases[i].want);
+        /* The echoed H.264 format keeps its fmtp: aiortc matches it before looking at the port. */
+        CHECK_EQ_STR(a->media[0].codecs[0].fmtp, "packetization-mode=1;profile-level-id=42e00d");
+        CHECK_EQ_STR(a->media[0].mid, "v");
+        camrtc_sdp_free(a);
+        camrtc_sdp_free(ans);
+        camrtc_sdp_free(offer);
+    }
+    camrtc_sdp *offer = parse_file("aiortc_recvonly.sdp");
+    CHECK(offer);
+    camrtc_sdp_local bad = REFUSER;
+    bad.ice_pwd = "short";
+    camrtc_sdp *ans = (camrtc_sdp *)1;
+    CHECK_EQ_INT(camrtc_sdp_reject_offer(offer, &bad, &ans), CAMRTC_EINVAL);
+    CHECK(ans == NULL);
+    CHECK_EQ_INT(camrtc_sdp_reject_offer(NULL, NULL, &ans), CAMRTC_EINVAL);
+    camrtc_sdp_free(offer);
+}
+
+/* The viewer's side: its own offer, refused by the master, read back as refused; an
+ * ordinary answer, a partly rejected one and a bundle-only section are not refusals. */
+TEST(viewer_detects_a_refusal)
+{
+    camrtc_sdp_offer_config oc = {
+        .local = {.ice_ufrag = "vIew", .ice_pwd = "viewerpasswordviewerpw", .fingerprint = FP, .trickle = true},
+        .video_direction = CAMRTC_SDP_RECVONLY,
+    };
+    camrtc_sdp *mine = NULL;
+    CHECK_EQ_INT(camrtc_sdp_create_offer(&oc, &mine), CAMRTC_OK);
+    camrtc_sdp *offer = write_and_parse(mine);
+    CHECK(offer);
+    camrtc_sdp *refusal = NULL;
+    CHECK_EQ_INT(camrtc_sdp_reject_offer(offer, &REFUSER, &refusal), CAMRTC_OK);
+    camrtc_sdp *seen = write_and_parse(refusal);
+    CHECK(seen);
+    bool all = false;
+    CHECK(camrtc_sdp_answer_rejects_video(seen, &all));
+    CHECK(all);
+    CHECK_EQ_INT(seen->media[0].codecs[0].pt, 102);
+    CHECK_EQ_STR(seen->media[0].codecs[0].name, "H264");
+    /* camrtc_sdp_accept_answer would refuse it too, but without saying it was a refusal. */
+    camrtc_sdp_negotiated neg;
+    CHECK_EQ_INT(camrtc_sdp_accept_answer(mine, seen, &neg, NULL, 0), CAMRTC_EUNSUPPORTED);
+
+    /* An answer the master serves: not a refusal. */
+    camrtc_sdp_answer_config cfg = master_config();
+    camrtc_sdp *served = NULL;
+    CHECK_EQ_INT(camrtc_sdp_answer(offer, &cfg, &served, &neg, NULL, 0), CAMRTC_OK);
+    all = true;
+    CHECK(!camrtc_sdp_answer_rejects_video(served, &all));
+    CHECK(!all);
+
+    /* Video rejected, audio accepted: the video is refused, not all media. */
+    camrtc_sdp *partly = parse_str(
+        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+        "m=video 0 UDP/TLS/RTP/SAVPF 102\r\na=mid:0\r\na=inactive\r\n"
+        "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:1\r\na=rtpmap:111 opus/48000/2\r\n");
+    CHECK(partly);
+    CHECK(camrtc_sdp_answer_rejects_video(partly, &all));
+    CHECK(!all);
+    /* Port 0 with a=bundle-only rides on the BUNDLE transport (RFC 8843 §6): not rejected. */
+    camrtc_sdp *bundled = parse_str(
+        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 1 0\r\n"
+        "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:1\r\na=rtpmap:111 opus/48000/2\r\n"
+        "m=video 0 UDP/TLS/RTP/SAVPF 102\r\na=mid:0\r\na=bundle-only\r\n");
+    CHECK(bundled);
+    CHECK(!camrtc_sdp_answer_rejects_video(bundled, &all));
+    /* No video section at all is a malformed answer, not a refusal; nor is nothing. */
+    camrtc_sdp *no_video = parse_str("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+                                     "m=audio 0 UDP/TLS/RTP/SAVPF 111\r\na=mid:1\r\n");
+    CHECK(no_video);
+    CHECK(!camrtc_sdp_answer_rejects_video(no_video, &all));
+    CHECK(all);
+    CHECK(!camrtc_sdp_answer_rejects_video(NULL, &all));
+    CHECK(!all);
+    camrtc_sdp_free(no_video);
+    camrtc_sdp_free(bundled);
+    camrtc_sdp_free(partly);
+    camrtc_sdp_free(served);
+    camrtc_sdp_free(seen);
+    camrtc_sdp_free(refusal);
+    camrtc_sdp_free(offer);
+    camrtc_sdp_free(mine);
+}
+
 TEST(fingerprint_values)
 {
     camrtc_sdp_fingerprint fp;
@@ -906,5 +1105,7 @@ int main(void)
                      offer_missing_webrtc_parts_is_refused, answer_config_is_checked,
                      viewer_offer_master_answer_viewer_accepts, viewer_rejects_answer_with_other_profile,
                      round_trip_every_file, malformed_lines_are_errors, bounds_are_enforced,
-                     every_prefix_of_a_real_offer_is_safe, fingerprint_values);
+                     every_prefix_of_a_real_offer_is_safe, fingerprint_values,
+                     refusal_of_chromium_offer_rejects_video_audio_and_data_channel,
+                     refusal_without_local_is_the_bare_rfc_form, refusal_setup_and_config, viewer_detects_a_refusal);
 }
