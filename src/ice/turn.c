@@ -126,7 +126,10 @@ static void stop_all_txns(camrtc_turn *t)
 
 static void fail(camrtc_turn *t, int err, int code)
 {
-    CAMRTC_LOGW(t->log, MOD, "allocation failed: %s (code %d)", camrtc_errname(err), code);
+    if (code == 437)   /* the 5-tuple is taken: the owner may allocate from another one */
+        CAMRTC_LOGI(t->log, MOD, "allocation failed: %s (code %d)", camrtc_errname(err), code);
+    else
+        CAMRTC_LOGW(t->log, MOD, "allocation failed: %s (code %d)", camrtc_errname(err), code);
     t->state = CAMRTC_TURN_FAILED;
     stop_all_txns(t);
     emit_simple(t, CAMRTC_TURN_EV_FAILED, err, code);
