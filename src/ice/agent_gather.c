@@ -337,7 +337,7 @@ static void ice_relay_failed(camrtc_ice_agent *a, ice_relay *r, int err, int cod
 }
 
 /* A 437 that clearing did not resolve: the server holds our 5-tuple for another allocation
- * (coturn keeps a deallocated one for seconds, and the kernel may hand a new process the
+ * (coturn keeps a deallocated one for about a second, and the kernel may hand a new process the
  * port of a recent one). RFC 8656 §7.4: try again from another client transport address. */
 static bool ice_relay_may_move(const camrtc_ice_agent *a, const ice_relay *r, const camrtc_turn_event *ev)
 {

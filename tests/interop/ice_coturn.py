@@ -254,8 +254,8 @@ def make_cert(d):
 
 
 # Relay ports per coturn. coturn 4.6.1 keeps a deallocated allocation, with its relay port, for
-# about a second when idle and for 6 to 9 s when allocations come back to back (the bench's
-# relay path: some 20 a second), so 200 ports ran out and Allocates got 508.
+# about a second (its timers tick once a second); the bench's relay path makes 100 to 200
+# allocations a second, so 200 ports ran out and Allocates got 508 (about 270 held at most).
 RELAY_PORTS = 2000
 
 

@@ -658,7 +658,7 @@ SCENARIO(relay_only_both_sides)
 }
 
 /* The rare relay-only failure of bench/ice_bench.py, made deterministic. coturn keeps a
- * deallocated allocation's 5-tuple for seconds (6-9 s measured under the bench's load) and
+ * deallocated allocation's 5-tuple for about a second (its timers tick once a second) and
  * refuses an Allocate from it with 437 before any credential check; a new process that gets
  * the port of a recent one (here: a fixed port, behind a NAT that keeps its mapping) is
  * refused, and clearing (Refresh LIFETIME 0) does not free the 5-tuple either. */
@@ -667,7 +667,7 @@ static scen lingering_allocation_scen(bool open_udp)
     scen sc = scen_default(SIM_NAT_FULL_CONE, PUBLIC);
     sc.turn_a = sc.turn_b = true;
     sc.oa.ice.policy = sc.ob.ice.policy = CAMRTC_ICE_POLICY_RELAY;
-    sc.turn_linger = CAMRTC_SEC(8);
+    sc.turn_linger = CAMRTC_SEC(1);
     sc.earlier_run_a = true;
     sc.oa.port = 40000;
     sc.oa.no_open_udp = !open_udp;
