@@ -177,8 +177,8 @@ typedef struct camrtc_ice_io {
     /* Report an event. The callback may call camrtc_ice_send and the getters, not free. */
     void (*event)(void *user, const camrtc_ice_event *ev);
     /* Optional: bind one more UDP socket on local's IP (the port the kernel picks) and return
-     * its id (>= 0; its datagrams go to camrtc_ice_udp_input with that id), or a negative
-     * error. Not a host candidate: the agent asks for one only to move a UDP TURN allocation
+     * its id (>= 0 and unlike any other socket's; its datagrams go to camrtc_ice_udp_input
+     * with that id), or a negative error. Not a host candidate: the agent asks for one only to move a UDP TURN allocation
      * off a 5-tuple the server still holds for another allocation (437 after clearing,
      * RFC 8656 §7.4), at most CAMRTC_ICE_TURN_MOVES times per server. It stays open until
      * the glue ends. NULL: such an allocation fails (a SERVER_ERROR with code 437). */

@@ -7,8 +7,10 @@
  * UDP TURN shares a host socket: what arrives on that socket from the server's address goes
  * to the TURN client. When the server holds that 5-tuple for another allocation (437 even
  * after the client cleared it, RFC 8656 §7.4), the allocation moves to a fresh socket of
- * its own that the glue opens (io.open_udp), at most CAMRTC_ICE_TURN_MOVES times. TCP/TLS TURN uses a stream the glue opens for us; its bytes are cut
- * into whole frames (camrtc_turn_frame_len) before they reach the client.
+ * its own that the glue opens (io.open_udp), at most CAMRTC_ICE_TURN_MOVES times.
+ *
+ * TCP/TLS TURN uses a stream the glue opens for us; its bytes are cut into whole frames
+ * (camrtc_turn_frame_len) before they reach the client.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -337,8 +339,8 @@ static void ice_relay_failed(camrtc_ice_agent *a, ice_relay *r, int err, int cod
 }
 
 /* A 437 that clearing did not resolve: the server holds our 5-tuple for another allocation
- * (coturn keeps a deallocated one for about a second, and the kernel may hand a new process the
- * port of a recent one). RFC 8656 §7.4: try again from another client transport address. */
+ * (coturn keeps a deallocated one for about a second, and the kernel may hand a new process
+ * the port of a recent one). RFC 8656 §7.4: try again from another client transport address. */
 static bool ice_relay_may_move(const camrtc_ice_agent *a, const ice_relay *r, const camrtc_turn_event *ev)
 {
     return ev->code == 437 && !a->closed && !r->done && !r->failed && r->stream < 0 && r->host >= 0 &&
@@ -479,7 +481,7 @@ bool ice_relay_sock_input(camrtc_ice_agent *a, camrtc_time_us now, int sock, con
     for (unsigned i = 0; i < a->nrelays; i++) {
         ice_relay *r = &a->relays[i];
         if (r->own_sock < 0 || r->own_sock != sock)
-            continue;
+            continue;   /* not moved, or moved elsewhere */
         if (r->turn && camrtc_addr_equal(from, &a->servers[r->server].s.addr))
             ice_relay_udp_input(a, r, now, data, len);
         return true;   /* a socket of its own: nothing else arrives there for us */
