@@ -75,8 +75,9 @@ async def bench_path(path, runs, args_a, args_b, aioice_kw):
         try:
             ms, sa, sb = await camrtc_once(args_a, args_b)
         except AssertionError as e:
-            # Counted and reported, never hidden: e.g. coturn answers 437 for a while when the
-            # OS hands a new process the UDP port of a recently deallocated session.
+            # Counted and reported, never hidden. (coturn's 437 when the OS hands a new process
+            # the UDP port of an allocation deallocated within the last second no longer fails
+            # a run: the agent allocates again from a fresh socket.)
             failed += 1
             print(f"camrtc {path}: run failed: {str(e)[:300]}", file=sys.stderr)
             if failed > max(2, runs // 10):

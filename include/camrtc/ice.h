@@ -176,7 +176,17 @@ typedef struct camrtc_ice_io {
     void (*close_stream)(void *user, int stream);
     /* Report an event. The callback may call camrtc_ice_send and the getters, not free. */
     void (*event)(void *user, const camrtc_ice_event *ev);
+    /* Optional: bind one more UDP socket on local's IP (the port the kernel picks) and return
+     * its id (>= 0 and unlike any other socket's; its datagrams go to camrtc_ice_udp_input
+     * with that id), or a negative error. Not a host candidate: the agent asks for one only to move a UDP TURN allocation
+     * off a 5-tuple the server still holds for another allocation (437 after clearing,
+     * RFC 8656 §7.4), at most CAMRTC_ICE_TURN_MOVES times per server. It stays open until
+     * the glue ends. NULL: such an allocation fails (a SERVER_ERROR with code 437). */
+    int (*open_udp)(void *user, const camrtc_addr *local);
 } camrtc_ice_io;
+
+/* How many times one UDP TURN allocation may move to a fresh socket (open_udp). */
+#define CAMRTC_ICE_TURN_MOVES 2
 
 typedef struct camrtc_ice_stats {
     uint64_t checks_sent, checks_retransmitted, checks_received, checks_succeeded, checks_failed;
@@ -185,6 +195,7 @@ typedef struct camrtc_ice_stats {
     uint64_t dropped_unknown_source;   /* non-STUN data from an address with no valid pair */
     uint64_t dropped_remote_candidates, dropped_pairs;
     uint64_t consent_sent, consent_lost;
+    uint64_t turn_moves;               /* UDP TURN allocations moved to a fresh socket (open_udp) */
     uint64_t data_sent, data_received, bytes_sent, bytes_received;
     camrtc_time_us selected_rtt;       /* last RTT measured on the selected pair */
 } camrtc_ice_stats;

@@ -421,8 +421,14 @@ int camrtc_ice_udp_input(camrtc_ice_agent *a, camrtc_time_us now, int sock, cons
     for (unsigned i = 0; i < a->nhosts; i++)
         if (a->hosts[i].sock == sock)
             host = (int)i;
-    if (host < 0)
-        return CAMRTC_ENOTFOUND;
+    if (host < 0) {
+        /* A socket a TURN allocation moved to (io.open_udp), or none of ours. */
+        if (!ice_relay_sock_input(a, now, sock, from, data, len))
+            return CAMRTC_ENOTFOUND;
+        if (!a->closed)
+            ice_update_state(a, now);
+        return CAMRTC_OK;
+    }
     if (a->closed) {
         /* Only the TURN servers' answers to our deallocations still matter. */
         ice_gather_udp_input(a, now, host, from, data, len);

@@ -5,8 +5,12 @@
  * server is reported (EV_SERVER_ERROR) and does not fail ICE.
  *
  * UDP TURN shares a host socket: what arrives on that socket from the server's address goes
- * to the TURN client. TCP/TLS TURN uses a stream the glue opens for us; its bytes are cut
- * into whole frames (camrtc_turn_frame_len) before they reach the client.
+ * to the TURN client. When the server holds that 5-tuple for another allocation (437 even
+ * after the client cleared it, RFC 8656 §7.4), the allocation moves to a fresh socket of
+ * its own that the glue opens (io.open_udp), at most CAMRTC_ICE_TURN_MOVES times.
+ *
+ * TCP/TLS TURN uses a stream the glue opens for us; its bytes are cut into whole frames
+ * (camrtc_turn_frame_len) before they reach the client.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -283,7 +287,8 @@ static void ice_relay_send(void *user, const uint8_t *data, size_t len)
         if (r->stream_open && a->io.send_stream)
             a->io.send_stream(a->user, r->stream, data, len);
     } else if (a->io.send_udp) {
-        a->io.send_udp(a->user, a->hosts[r->host].sock, &a->servers[r->server].s.addr, data, len);
+        int sock = r->own_sock >= 0 ? r->own_sock : a->hosts[r->host].sock;
+        a->io.send_udp(a->user, sock, &a->servers[r->server].s.addr, data, len);
     }
 }
 
@@ -295,7 +300,9 @@ static void ice_relay_allocated(camrtc_ice_agent *a, ice_relay *r, const camrtc_
         r->done = true;
     else if (r->local >= 0)
         return;
-    if (srv->s.transport == CAMRTC_ICE_UDP && ev->mapped.family)
+    /* The mapped address is a srflx candidate of the host socket; a socket of the relay's
+     * own is no host candidate, so what it maps to is no candidate either. */
+    if (srv->s.transport == CAMRTC_ICE_UDP && ev->mapped.family && r->own_sock < 0)
         ice_add_srflx(a, r->host, r->server, &ev->mapped);
     int li = ice_add_local(a, CAMRTC_ICE_RELAY, &ev->relayed, &ev->mapped, -1, ri, -1,
                            ice_relay_pref(srv->s.transport, ri), &srv->s);
@@ -331,6 +338,15 @@ static void ice_relay_failed(camrtc_ice_agent *a, ice_relay *r, int err, int cod
     ice_check_gather_done(a);
 }
 
+/* A 437 that clearing did not resolve: the server holds our 5-tuple for another allocation
+ * (coturn keeps a deallocated one for about a second, and the kernel may hand a new process
+ * the port of a recent one). RFC 8656 §7.4: try again from another client transport address. */
+static bool ice_relay_may_move(const camrtc_ice_agent *a, const ice_relay *r, const camrtc_turn_event *ev)
+{
+    return ev->code == 437 && !a->closed && !r->done && !r->failed && r->stream < 0 && r->host >= 0 &&
+           a->io.open_udp && r->moves < CAMRTC_ICE_TURN_MOVES;
+}
+
 static void ice_relay_event(void *user, const camrtc_turn_event *ev)
 {
     ice_relay *r = user;
@@ -341,7 +357,11 @@ static void ice_relay_event(void *user, const camrtc_turn_event *ev)
             ice_relay_allocated(a, r, ev);
         break;
     case CAMRTC_TURN_EV_FAILED:
-        ice_relay_failed(a, r, ev->err, ev->code);
+        /* The client that reports this is still running: it is replaced once it returns. */
+        if (ice_relay_may_move(a, r, ev))
+            r->move_pending = true;
+        else
+            ice_relay_failed(a, r, ev->err, ev->code);
         break;
     case CAMRTC_TURN_EV_DATA:
         /* Checks and data from a peer through the relay: same path as a datagram. */
@@ -372,6 +392,21 @@ static int ice_relay_host(const camrtc_ice_agent *a, const camrtc_addr *server)
     return -1;
 }
 
+static camrtc_turn *ice_relay_new_client(camrtc_ice_agent *a, ice_relay *r)
+{
+    const ice_server *srv = &a->servers[r->server];
+    camrtc_turn_config tc = {
+        .server = srv->s.addr,
+        .stream = srv->s.transport != CAMRTC_ICE_UDP,
+        .username = srv->s.username,
+        .password = srv->s.password,
+        .lifetime_s = a->cfg.turn_lifetime_s,
+        .software = a->cfg.software,
+    };
+    static const camrtc_turn_io tio = {.send = ice_relay_send, .event = ice_relay_event};
+    return camrtc_turn_new(&tc, &tio, r, a->rng, a->log);
+}
+
 static void ice_relay_start(camrtc_ice_agent *a, camrtc_time_us now, int server)
 {
     const ice_server *srv = &a->servers[server];
@@ -385,6 +420,7 @@ static void ice_relay_start(camrtc_ice_agent *a, camrtc_time_us now, int server)
     r->local = -1;
     r->stream = -1;
     r->host = -1;
+    r->own_sock = -1;
     r->deadline = now + a->cfg.gather_timeout;
     bool stream = srv->s.transport != CAMRTC_ICE_UDP;
     if (stream) {
@@ -393,16 +429,7 @@ static void ice_relay_start(camrtc_ice_agent *a, camrtc_time_us now, int server)
     } else {
         r->host = ice_relay_host(a, &srv->s.addr);
     }
-    camrtc_turn_config tc = {
-        .server = srv->s.addr,
-        .stream = stream,
-        .username = srv->s.username,
-        .password = srv->s.password,
-        .lifetime_s = a->cfg.turn_lifetime_s,
-        .software = a->cfg.software,
-    };
-    static const camrtc_turn_io tio = {.send = ice_relay_send, .event = ice_relay_event};
-    if ((stream && !r->sbuf) || (!stream && r->host < 0) || !(r->turn = camrtc_turn_new(&tc, &tio, r, a->rng, a->log))) {
+    if ((stream && !r->sbuf) || (!stream && r->host < 0) || !(r->turn = ice_relay_new_client(a, r))) {
         ice_relay_failed(a, r, r->host < 0 && !stream ? CAMRTC_ENOTFOUND : CAMRTC_ENOMEM, 0);
         return;
     }
@@ -412,6 +439,54 @@ static void ice_relay_start(camrtc_ice_agent *a, camrtc_time_us now, int server)
     } else {
         camrtc_turn_start(r->turn, now);
     }
+}
+
+/* The move itself, with a new TURN client on a socket of its own; the gather deadline of
+ * the first attempt still bounds the whole. */
+static void ice_relay_move(camrtc_ice_agent *a, ice_relay *r, camrtc_time_us now)
+{
+    r->move_pending = false;
+    r->moves++;
+    camrtc_turn_free(r->turn);
+    r->turn = NULL;
+    int sock = a->io.open_udp(a->user, &a->hosts[r->host].addr);
+    if (sock < 0) {
+        CAMRTC_LOGI(a->log, ICE_MOD, "no fresh socket for TURN: %s", camrtc_strerror(sock));
+        ice_relay_failed(a, r, CAMRTC_ESTATE, 437);
+        return;
+    }
+    r->own_sock = sock;
+    a->stats.turn_moves++;
+    CAMRTC_LOGD(a->log, ICE_MOD, "TURN 5-tuple taken (437): allocating again from socket %d", sock);
+    if (!(r->turn = ice_relay_new_client(a, r))) {
+        ice_relay_failed(a, r, CAMRTC_ENOMEM, 0);
+        return;
+    }
+    camrtc_turn_start(r->turn, now);
+}
+
+/* Give a UDP relay's client a datagram (then carry out a move it asked for). */
+static void ice_relay_udp_input(camrtc_ice_agent *a, ice_relay *r, camrtc_time_us now, const uint8_t *data,
+                                size_t len)
+{
+    camrtc_turn_input(r->turn, now, data, len);
+    if (r->move_pending)
+        ice_relay_move(a, r, now);
+}
+
+bool ice_relay_sock_input(camrtc_ice_agent *a, camrtc_time_us now, int sock, const camrtc_addr *from,
+                          const uint8_t *data, size_t len)
+{
+    a->now = now;
+    for (unsigned i = 0; i < a->nrelays; i++) {
+        ice_relay *r = &a->relays[i];
+        if (r->own_sock < 0 || r->own_sock != sock)
+            continue;   /* not moved, or moved elsewhere */
+        if (r->turn && camrtc_addr_equal(from, &a->servers[r->server].s.addr))
+            ice_relay_udp_input(a, r, now, data, len);
+        return true;   /* a socket of its own: nothing else arrives there for us */
+    }
+    return false;
 }
 
 int ice_relay_by_stream(const camrtc_ice_agent *a, int stream)
@@ -544,8 +619,9 @@ bool ice_gather_udp_input(camrtc_ice_agent *a, camrtc_time_us now, int host, con
         return true;
     for (unsigned i = 0; i < a->nrelays; i++) {
         ice_relay *r = &a->relays[i];
-        if (r->host == host && r->stream < 0 && r->turn && camrtc_addr_equal(from, &a->servers[r->server].s.addr)) {
-            camrtc_turn_input(r->turn, now, data, len);
+        if (r->host == host && r->own_sock < 0 && r->stream < 0 && r->turn &&
+            camrtc_addr_equal(from, &a->servers[r->server].s.addr)) {
+            ice_relay_udp_input(a, r, now, data, len);
             return true;
         }
     }
@@ -563,6 +639,10 @@ void ice_gather_timeout(camrtc_ice_agent *a, camrtc_time_us now)
             continue;
         if (camrtc_turn_next_timeout(r->turn) <= now)
             camrtc_turn_handle_timeout(r->turn, now);
+        if (r->move_pending)
+            ice_relay_move(a, r, now);
+        if (!r->turn)
+            continue;
         if (!r->done && now >= r->deadline && !a->closed) {
             ice_relay_failed(a, r, CAMRTC_ETIMEDOUT, 0);
         }

@@ -108,7 +108,10 @@ typedef struct ice_relay {
     struct camrtc_ice_agent *agent;
     int server;
     camrtc_turn *turn;
-    int host;                  /* UDP TURN: the socket it uses; -1 over a stream */
+    int host;                  /* UDP TURN: the host socket it started on; -1 over a stream */
+    int own_sock;              /* UDP TURN moved off a taken 5-tuple: the glue's socket it uses now, else -1 */
+    unsigned moves;            /* fresh sockets asked for (at most CAMRTC_ICE_TURN_MOVES) */
+    bool move_pending;         /* failed with 437: move once the TURN client has returned */
     int stream;                /* TCP/TLS TURN: stream id, else -1 */
     bool stream_open;
     uint8_t *sbuf;             /* stream bytes not yet cut into frames */
@@ -230,6 +233,8 @@ int ice_gather_start(camrtc_ice_agent *a, camrtc_time_us now);
 void ice_gather_host(camrtc_ice_agent *a, camrtc_time_us now, int host);
 void ice_gather_server(camrtc_ice_agent *a, camrtc_time_us now, int server);
 bool ice_gather_udp_input(camrtc_ice_agent *a, camrtc_time_us now, int host, const camrtc_addr *from,
+                          const uint8_t *data, size_t len);
+bool ice_relay_sock_input(camrtc_ice_agent *a, camrtc_time_us now, int sock, const camrtc_addr *from,
                           const uint8_t *data, size_t len);
 void ice_gather_timeout(camrtc_ice_agent *a, camrtc_time_us now);
 camrtc_time_us ice_gather_next_timeout(const camrtc_ice_agent *a);

@@ -31,7 +31,8 @@
 enum { PERM_NONE, PERM_PENDING, PERM_OK, PERM_FAILED };
 /* ALLOC_REQ_CLEAR: Refresh LIFETIME 0 sent while allocating, after a 437 Allocation Mismatch
  * (the server still holds an allocation on our 5-tuple, e.g. from an earlier run of ours that
- * died on the same port); then Allocate again, once. */
+ * died on the same port); then Allocate again, once. A second 437 fails the client with code
+ * 437: the owner may try again from another local port (RFC 8656 §7.4). */
 enum { ALLOC_REQ_ALLOCATE, ALLOC_REQ_REFRESH, ALLOC_REQ_DEALLOCATE, ALLOC_REQ_CLEAR };
 
 /* One outstanding request. */
@@ -125,7 +126,10 @@ static void stop_all_txns(camrtc_turn *t)
 
 static void fail(camrtc_turn *t, int err, int code)
 {
-    CAMRTC_LOGW(t->log, MOD, "allocation failed: %s (code %d)", camrtc_errname(err), code);
+    if (code == 437)   /* the 5-tuple is taken: the owner may allocate from another one */
+        CAMRTC_LOGI(t->log, MOD, "allocation failed: %s (code %d)", camrtc_errname(err), code);
+    else
+        CAMRTC_LOGW(t->log, MOD, "allocation failed: %s (code %d)", camrtc_errname(err), code);
     t->state = CAMRTC_TURN_FAILED;
     stop_all_txns(t);
     emit_simple(t, CAMRTC_TURN_EV_FAILED, err, code);
@@ -593,9 +597,11 @@ static void on_alloc_error(camrtc_turn *t, camrtc_time_us now, int code)
         reallocate(t, now);
         return;
     }
-    if (t->alloc_req == ALLOC_REQ_ALLOCATE && code == 437 && !t->cleared && t->have_key) {
+    if (t->alloc_req == ALLOC_REQ_ALLOCATE && code == 437 && !t->cleared) {
         /* RFC 8656 §7.2: 437 to an Allocate means this 5-tuple is taken. If it is ours
-         * (same credentials), a Refresh with LIFETIME 0 deletes it. */
+         * (same credentials), a Refresh with LIFETIME 0 deletes it. Servers may check the
+         * 5-tuple before the credentials (coturn does), so this can answer our first,
+         * unauthenticated Allocate: the Refresh then draws the 401 that gives us a nonce. */
         CAMRTC_LOGD(t->log, MOD, "437 to Allocate: clearing a stale allocation on this 5-tuple");
         t->cleared = true;
         t->alloc_req = ALLOC_REQ_CLEAR;

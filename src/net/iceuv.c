@@ -24,6 +24,10 @@
 
 #define MOD "iceuv"
 
+/* Room for the sockets the agent opens to move a UDP TURN allocation off a taken 5-tuple
+ * (camrtc_ice_io.open_udp), beyond one per interface address. */
+#define ICEUV_TURN_SOCKETS 4
+
 typedef struct iceuv_sock {
     uv_udp_t udp;
     camrtc_iceuv *u;
@@ -66,7 +70,7 @@ struct camrtc_iceuv {
     char *ca_file;
     bool tls_insecure;
 
-    iceuv_sock socks[CAMRTC_ICEUV_MAX_SOCKETS];
+    iceuv_sock socks[CAMRTC_ICEUV_MAX_SOCKETS + ICEUV_TURN_SOCKETS];
     unsigned nsocks, nlive;
     iceuv_server servers[CAMRTC_ICEUV_MAX_SERVERS];
     unsigned nservers;
@@ -310,9 +314,11 @@ void iceuv_io_send_udp(void *user, int sock, const camrtc_addr *to, const uint8_
     }
 }
 
-/* Bind one socket on addr (port chosen by the kernel) and register it with the agent. */
-static int bind_socket(camrtc_iceuv *u, const struct sockaddr *sa, camrtc_time_us now)
+/* Bind one socket on addr (port chosen by the kernel) and start reading; its id, or an error. */
+static int open_socket(camrtc_iceuv *u, const struct sockaddr *sa)
 {
+    if (u->nsocks >= sizeof u->socks / sizeof u->socks[0])
+        return CAMRTC_ELIMIT;
     iceuv_sock *s = &u->socks[u->nsocks];
     int rc = uv_udp_init(u->loop, &s->udp);
     if (rc < 0)
@@ -341,10 +347,31 @@ static int bind_socket(camrtc_iceuv *u, const struct sockaddr *sa, camrtc_time_u
     }
     s->live = true;
     u->nlive++;
+    return s->id;
+}
+
+/* A socket for each interface address, registered with the agent as a host candidate. */
+static int bind_socket(camrtc_iceuv *u, const struct sockaddr *sa, camrtc_time_us now)
+{
+    int id = open_socket(u, sa);
+    if (id < 0)
+        return id;
     enter(u);
-    rc = u->ops->add_host(u->owner, now, s->id, &s->local);
+    int rc = u->ops->add_host(u->owner, now, id, &u->socks[id].local);
     leave(u);
     return rc;
+}
+
+/* The agent's open_udp: one more socket on local's IP, only for a TURN allocation. */
+int iceuv_io_open_udp(void *user, const camrtc_addr *local)
+{
+    camrtc_iceuv *u = user;
+    camrtc_addr a = *local;
+    a.port = 0;
+    struct sockaddr_storage ss;
+    if (u->tearing_down || !camrtc_addr_to_sockaddr(&a, (struct sockaddr *)&ss))
+        return CAMRTC_EINVAL;
+    return open_socket(u, (struct sockaddr *)&ss);
 }
 
 static bool already_bound(const camrtc_iceuv *u, const camrtc_addr *a)
@@ -673,6 +700,7 @@ static const camrtc_ice_io ice_io = {
     .send_stream = iceuv_io_send_stream,
     .close_stream = iceuv_io_close_stream,
     .event = io_event,
+    .open_udp = iceuv_io_open_udp,
 };
 
 /* ---- the driver's internal calls (iceuv_int.h) ---------------------------------------- */

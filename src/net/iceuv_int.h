@@ -66,5 +66,6 @@ void iceuv_io_send_udp(void *user, int sock, const camrtc_addr *to, const uint8_
 void iceuv_io_open_stream(void *user, int stream, const camrtc_addr *to, bool tls);
 void iceuv_io_send_stream(void *user, int stream, const uint8_t *data, size_t len);
 void iceuv_io_close_stream(void *user, int stream);
+int iceuv_io_open_udp(void *user, const camrtc_addr *local);
 
 #endif

@@ -164,6 +164,8 @@ void sim_ice_link(sim_ice_peer *a, sim_ice_peer *b)
 
 /* ---- the agent's io ------------------------------------------------------------------- */
 
+static void sock_recv(void *user, sim_sock *sock, const camrtc_addr *from, const uint8_t *data, size_t len);
+
 static void io_send_udp(void *user, int sock, const camrtc_addr *to, const uint8_t *data, size_t len)
 {
     sim_ice_peer *p = user;
@@ -179,6 +181,22 @@ static void io_open_stream(void *user, int stream, const camrtc_addr *to, bool t
 }
 
 static void io_send_stream(void *user, int stream, const uint8_t *data, size_t len) {}
+
+/* One more socket on local's IP, for a TURN allocation the agent moves off a taken 5-tuple. */
+static int io_open_udp(void *user, const camrtc_addr *local)
+{
+    sim_ice_peer *p = user;
+    camrtc_addr a = *local;
+    a.port = 0;
+    if (p->n_socks >= SIM_ICE_MAX_SOCKS)
+        return CAMRTC_ELIMIT;
+    sim_sock *k = sim_udp_bind(p->h, &a, sock_recv, p);
+    if (!k)
+        return CAMRTC_EIO;
+    p->socks[p->n_socks] = k;
+    p->turn_socks++;
+    return p->n_socks++;
+}
 static void io_close_stream(void *user, int stream) {}
 
 static void record(sim_ice_peer *p, camrtc_ice_event_type type, int value)
@@ -263,6 +281,7 @@ static const camrtc_ice_io sim_ice_io = {
     .send_stream = io_send_stream,
     .close_stream = io_close_stream,
     .event = io_event,
+    .open_udp = io_open_udp,
 };
 
 static void sock_recv(void *user, sim_sock *sock, const camrtc_addr *from, const uint8_t *data, size_t len)
@@ -295,13 +314,18 @@ sim_ice_peer *sim_ice_new(sim *s, sim_host *h, const char *name, const sim_ice_o
         free(p);
         return NULL;
     }
-    p->agent = camrtc_ice_new(&p->o.ice, &sim_ice_io, p, &p->rng, &p->log);
+    camrtc_ice_io io = sim_ice_io;
+    if (o->no_open_udp)
+        io.open_udp = NULL;
+    p->agent = camrtc_ice_new(&p->o.ice, &io, p, &p->rng, &p->log);
     if (!p->agent) {
         sim_ice_free(p);
         return NULL;
     }
-    for (int i = 0; i < sim_host_n_addrs(h) && i < SIM_ICE_MAX_SOCKS; i++) {
-        sim_sock *k = sim_udp_bind(h, sim_host_addr(h, i), sock_recv, p);
+    for (int i = 0; i < sim_host_n_addrs(h) && i < SIM_MAX_ADDRS; i++) {
+        camrtc_addr local = *sim_host_addr(h, i);
+        local.port = o->port;
+        sim_sock *k = sim_udp_bind(h, &local, sock_recv, p);
         if (!k) {
             sim_ice_free(p);
             return NULL;

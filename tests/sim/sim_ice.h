@@ -1,7 +1,7 @@
 /* A camrtc ICE agent on a simulated host, and a signaling channel between two of them.
  *
  * sim_ice binds one sim socket per address of its host, registers each with
- * camrtc_ice_add_host, feeds the agent every datagram, and keeps one sim timer at
+ * camrtc_ice_add_host (and binds more when the agent asks, io.open_udp), feeds the agent every datagram, and keeps one sim timer at
  * camrtc_ice_next_timeout. What the agent reports is recorded with virtual timestamps
  * (state changes, selected pairs, roles, data) and mixed into the sim's trace hash, so
  * two runs with one seed can be compared.
@@ -25,7 +25,7 @@
 extern "C" {
 #endif
 
-#define SIM_ICE_MAX_SOCKS SIM_MAX_ADDRS
+#define SIM_ICE_MAX_SOCKS (SIM_MAX_ADDRS + 4)   /* one per address, then the agent's open_udp */
 #define SIM_ICE_MAX_RECORDS 512
 #define SIM_ICE_MAX_SIGNALS 256    /* signaling messages queued at one peer */
 
@@ -36,6 +36,8 @@ typedef struct sim_ice_opts {
     bool manual_description;          /* sim_ice_start does not send the credentials */
     bool hold_candidates;             /* keep candidates until sim_ice_release_candidates */
     bool no_end_of_candidates;        /* never signal end-of-candidates */
+    uint16_t port;                    /* bind the host sockets on this port (0 = ephemeral) */
+    bool no_open_udp;                 /* the glue offers no io.open_udp */
 } sim_ice_opts;
 
 /* One recorded agent event. */
@@ -65,6 +67,7 @@ typedef struct sim_ice_peer {
     uint64_t signals_dropped;                        /* queue full */
     uint64_t bad_candidates;                         /* a signalled line did not parse */
     uint64_t stream_requests;                        /* TCP/TLS TURN asked for and refused */
+    unsigned turn_socks;                             /* sockets opened for the agent (io.open_udp) */
     sim_ice_record records[SIM_ICE_MAX_RECORDS];
     size_t n_records;
     uint64_t records_dropped;

@@ -36,6 +36,7 @@ typedef struct ts_alloc {
     camrtc_addr client;          /* the 5-tuple is (client, listen, UDP) */
     camrtc_addr relayed;
     uint8_t txid[12];            /* of the Allocate that made it: a retransmission gets the same answer */
+    bool lingering;              /* deallocated, 5-tuple still held (turn_server_set_linger) */
     uint32_t lifetime;
     camrtc_time_us expires_at;
     ts_perm perms[TS_MAX_PERMS];
@@ -51,6 +52,7 @@ struct turn_server {
     char nonce[25];              /* 24 hex digits */
     camrtc_time_us nonce_at;     /* when nonce was made (0 = not yet) */
     uint16_t next_port;
+    camrtc_time_us linger;
     ts_alloc *allocs;
     turn_server_stats stats;
     uint8_t out[65536 + 128];
@@ -136,6 +138,11 @@ const turn_server_stats *turn_server_get_stats(const turn_server *s)
     return &s->stats;
 }
 
+void turn_server_set_linger(turn_server *s, camrtc_time_us linger)
+{
+    s->linger = linger;
+}
+
 void turn_server_rotate_nonce(turn_server *s)
 {
     new_nonce(s, s->nonce_at);
@@ -154,7 +161,7 @@ static ts_alloc *alloc_by_client(turn_server *s, const camrtc_addr *client)
 static ts_alloc *alloc_by_relayed(turn_server *s, const camrtc_addr *relayed)
 {
     for (unsigned i = 0; i < s->cfg.max_allocations; i++)
-        if (s->allocs[i].used && camrtc_addr_equal(&s->allocs[i].relayed, relayed))
+        if (s->allocs[i].used && !s->allocs[i].lingering && camrtc_addr_equal(&s->allocs[i].relayed, relayed))
             return &s->allocs[i];
     return NULL;
 }
@@ -194,7 +201,7 @@ size_t turn_server_allocation_count(const turn_server *s)
 {
     size_t n = 0;
     for (unsigned i = 0; i < s->cfg.max_allocations; i++)
-        n += s->allocs[i].used;
+        n += s->allocs[i].used && !s->allocs[i].lingering;
     return n;
 }
 
@@ -306,13 +313,19 @@ static ts_alloc *alloc_free_slot(turn_server *s)
 }
 
 /* §7.2 */
+static void reply_mismatch(turn_server *s, const ts_req *r)
+{
+    s->stats.mismatches++;
+    reply_error(s, r, 437, "Allocation Mismatch");
+}
+
 static void do_allocate(turn_server *s, const ts_req *r, ts_alloc *a)
 {
     if (a) {
-        if (memcmp(a->txid, r->m->txid, 12) == 0)
+        if (memcmp(a->txid, r->m->txid, 12) == 0 && !a->lingering)
             reply_allocated(s, r, a);   /* a retransmission: same answer */
         else
-            reply_error(s, r, 437, "Allocation Mismatch");
+            reply_mismatch(s, r);
         return;
     }
     const camrtc_stun_attr *tr = camrtc_stun_find(r->m, CAMRTC_STUN_A_REQUESTED_TRANSPORT);
@@ -346,8 +359,17 @@ static void do_refresh(turn_server *s, const ts_req *r, ts_alloc *a)
     uint32_t life;
     camrtc_time_us d = lifetime_of(s, r->m, &life);
     if (life == 0) {
-        a->used = false;
-        s->stats.deallocations++;
+        if (!a->lingering)
+            s->stats.deallocations++;
+        if (s->linger && !a->lingering) {
+            a->lingering = true;
+            a->expires_at = r->now + s->linger;
+        } else if (!s->linger) {
+            a->used = false;
+        }
+    } else if (a->lingering) {
+        reply_mismatch(s, r);
+        return;
     } else {
         a->lifetime = life;
         a->expires_at = r->now + d;
@@ -441,9 +463,14 @@ static void do_channel_bind(turn_server *s, const ts_req *r, ts_alloc *a)
 
 static void on_request(turn_server *s, const ts_req *r)
 {
+    ts_alloc *a = alloc_by_client(s, r->from);
+    /* coturn's order: a taken 5-tuple is refused before the credentials are looked at. */
+    if (s->linger && r->method == CAMRTC_STUN_ALLOCATE && a && (a->lingering || memcmp(a->txid, r->m->txid, 12))) {
+        reply_mismatch(s, r);
+        return;
+    }
     if (!authenticate(s, r))
         return;
-    ts_alloc *a = alloc_by_client(s, r->from);
     if (r->method == CAMRTC_STUN_ALLOCATE) {
         do_allocate(s, r, a);
         return;
@@ -453,7 +480,7 @@ static void on_request(turn_server *s, const ts_req *r)
         reply_error(s, r, 400, "Bad Request");
         return;
     }
-    if (!a) {
+    if (!a || (a->lingering && r->method != CAMRTC_STUN_REFRESH)) {
         reply_error(s, r, 437, "Allocation Mismatch");
         return;
     }
@@ -478,7 +505,7 @@ static int on_send_indication(turn_server *s, const camrtc_addr *from, const cam
     ts_alloc *a = alloc_by_client(s, from);
     camrtc_addr peer;
     const camrtc_stun_attr *d = camrtc_stun_find(m, CAMRTC_STUN_A_DATA);
-    if (!a || !d || camrtc_stun_get_xor_addr(m, CAMRTC_STUN_A_XOR_PEER_ADDRESS, &peer) != 0)
+    if (!a || a->lingering || !d || camrtc_stun_get_xor_addr(m, CAMRTC_STUN_A_XOR_PEER_ADDRESS, &peer) != 0)
         return CAMRTC_EPROTO;
     if (!perm_find(a, &peer)) {
         s->stats.dropped_no_permission++;
@@ -493,7 +520,7 @@ static int on_send_indication(turn_server *s, const camrtc_addr *from, const cam
 static int on_client_channel_data(turn_server *s, const camrtc_addr *from, const uint8_t *data, size_t len)
 {
     ts_alloc *a = alloc_by_client(s, from);
-    if (!a || len < 4)
+    if (!a || a->lingering || len < 4)
         return CAMRTC_EPROTO;
     uint16_t num = (uint16_t)((data[0] << 8) | data[1]);
     size_t n = (size_t)((data[2] << 8) | data[3]);
@@ -592,7 +619,8 @@ static void expire_alloc(turn_server *s, ts_alloc *a, camrtc_time_us now)
 {
     if (now >= a->expires_at) {
         a->used = false;
-        s->stats.expired_allocations++;
+        if (!a->lingering)   /* a deallocated one only lets go of its 5-tuple now */
+            s->stats.expired_allocations++;
         return;
     }
     for (size_t i = 0; i < TS_MAX_PERMS; i++) {

@@ -66,6 +66,7 @@ typedef struct turn_server_stats {
     uint64_t dropped_no_permission;  /* peer data, or a Send to a peer, without permission */
     uint64_t keepalives;             /* Binding indications from clients (NAT keepalives), ignored */
     uint64_t dropped;                /* malformed or unexpected input */
+    uint64_t mismatches;             /* 437 to an Allocate: its 5-tuple held by another allocation */
 } turn_server_stats;
 
 /* Create a server; config strings are copied. NULL on allocation failure or when
@@ -85,6 +86,13 @@ camrtc_time_us turn_server_next_timeout(const turn_server *s);
 
 /* True when addr is the listen address or a live relayed address. */
 bool turn_server_owns(const turn_server *s, const camrtc_addr *addr);
+
+/* Behave as coturn 4.6.1 does: a deallocated allocation (Refresh LIFETIME 0) keeps its
+ * 5-tuple for linger (0 = deleted at once, RFC 8656 §7.3), and an Allocate from a 5-tuple
+ * that has an allocation gets 437 before any credential check. Meanwhile a Refresh with
+ * LIFETIME 0 still succeeds, everything else about it gets 437 and its relayed address is
+ * gone. */
+void turn_server_set_linger(turn_server *s, camrtc_time_us linger);
 
 /* Make every nonce handed out so far stale (the next request gets 438). */
 void turn_server_rotate_nonce(turn_server *s);

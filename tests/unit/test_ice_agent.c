@@ -1202,6 +1202,104 @@ TEST(long_rtt_counts_answers_to_cancelled_checks)
     net_free(&n);
 }
 
+/* ---- a UDP TURN allocation moving off a taken 5-tuple (RFC 8656 §7.4) ---- */
+
+/* One agent, relay only, and a TURN server that refuses every Allocate and Refresh with 437
+ * (its 5-tuples all stay taken). The agent moves to a fresh socket (io.open_udp) at most
+ * CAMRTC_ICE_TURN_MOVES times, then reports the server once and ends gathering. */
+typedef struct mv {
+    camrtc_addr server, host;
+    int socks_opened, open_fails_from;  /* open_udp fails once socks_opened reaches this */
+    int last_sock;                      /* socket of the last request */
+    uint8_t req[1500];
+    size_t req_len;
+    int requests, errors, last_code, gathering_done;
+} mv;
+
+static void mv_send(void *user, int sock, const camrtc_addr *to, const uint8_t *data, size_t len)
+{
+    mv *m = user;
+    if (!camrtc_addr_equal(to, &m->server) || len > sizeof m->req)
+        return;
+    m->last_sock = sock;
+    memcpy(m->req, data, len);
+    m->req_len = len;
+    m->requests++;
+}
+
+static int mv_open_udp(void *user, const camrtc_addr *local)
+{
+    mv *m = user;
+    if (!camrtc_addr_ip_equal(local, &m->host) || m->socks_opened >= m->open_fails_from)
+        return CAMRTC_EIO;
+    return SOCK + 1 + m->socks_opened++;
+}
+
+static void mv_event(void *user, const camrtc_ice_event *ev)
+{
+    mv *m = user;
+    if (ev->type == CAMRTC_ICE_EV_SERVER_ERROR) {
+        m->errors++;
+        m->last_code = ev->code;
+    } else if (ev->type == CAMRTC_ICE_EV_GATHERING_DONE) {
+        m->gathering_done++;
+    }
+}
+
+/* Answer each request with 437 on the socket it came from, until nothing more is asked. */
+static void mv_run(camrtc_ice_agent *a, mv *m, camrtc_time_us now)
+{
+    for (int i = 0; i < 50 && m->req_len; i++) {
+        camrtc_stun_msg req;
+        size_t len = m->req_len;
+        m->req_len = 0;
+        if (camrtc_stun_parse(&req, m->req, len) != 0)
+            continue;
+        uint8_t buf[128];
+        camrtc_stun_builder b;
+        camrtc_stun_build_init(&b, buf, sizeof buf, camrtc_stun_type(camrtc_stun_method(req.type), CAMRTC_STUN_ERROR),
+                               req.txid);
+        camrtc_stun_add_error(&b, 437, "Allocation Mismatch");
+        camrtc_stun_add_fingerprint(&b);
+        int n = camrtc_stun_build_finish(&b);
+        if (n > 0)
+            camrtc_ice_udp_input(a, now, m->last_sock, &m->server, buf, (size_t)n);
+    }
+}
+
+TEST(turn_moves_to_a_fresh_socket_a_bounded_number_of_times)
+{
+    for (int fails_from = CAMRTC_ICE_TURN_MOVES; fails_from >= 0; fails_from -= CAMRTC_ICE_TURN_MOVES) {
+        mv m = {.open_fails_from = fails_from};
+        m.server = mkaddr("192.0.2.1", 3478);
+        m.host = mkaddr("10.0.0.1", 5000);
+        camrtc_ice_config c = base_cfg(true);
+        c.policy = CAMRTC_ICE_POLICY_RELAY;
+        const camrtc_ice_io io = {.send_udp = mv_send, .event = mv_event, .open_udp = mv_open_udp};
+        camrtc_rng rng;
+        camrtc_rng_init_seed(&rng, 7);
+        camrtc_ice_agent *a = camrtc_ice_new(&c, &io, &m, &rng, NULL);
+        CHECK(a);
+        camrtc_time_us now = CAMRTC_SEC(100);
+        CHECK_EQ_INT(camrtc_ice_add_host(a, now, SOCK, &m.host), CAMRTC_OK);
+        camrtc_ice_server srv = {.turn = true, .addr = m.server, .username = "u", .password = "p"};
+        CHECK_EQ_INT(camrtc_ice_add_server(a, now, &srv), CAMRTC_OK);
+        CHECK_EQ_INT(camrtc_ice_gather(a, now), CAMRTC_OK);
+        mv_run(a, &m, now);
+        /* Per 5-tuple: Allocate, clearing Refresh, Allocate again; then a move, or the end. */
+        CHECK_EQ_INT(m.socks_opened, fails_from);
+        CHECK_EQ_INT((int)camrtc_ice_get_stats(a)->turn_moves, fails_from);
+        CHECK_EQ_INT(m.requests, 3 * (fails_from + 1));
+        CHECK_EQ_INT(m.errors, 1);
+        CHECK_EQ_INT(m.last_code, 437);
+        CHECK_EQ_INT(m.gathering_done, 1);
+        /* Datagrams on a socket nobody opened are not the agent's. */
+        CHECK_EQ_INT(camrtc_ice_udp_input(a, now, SOCK + 40, &m.server, m.req, 20), CAMRTC_ENOTFOUND);
+        camrtc_ice_free(a);
+        camrtc_rng_free(&rng);
+    }
+}
+
 int main(void)
 {
     return RUN_TESTS(connect_controlling_controlled, completed_after_end_of_candidates, role_conflict_both_controlling,
@@ -1214,5 +1312,6 @@ int main(void)
                      bounds_on_remote_candidates_and_pairs, relay_only_through_turn,
                      turn_server_silent_reports_error_and_ends_gathering, triggered_check_does_not_wait_for_pacing,
                      nominates_without_waiting_for_a_dead_better_pair, relay_over_tcp_stream,
-                     healthy_path_with_default_consent_stays_connected, long_rtt_counts_answers_to_cancelled_checks);
+                     healthy_path_with_default_consent_stays_connected, long_rtt_counts_answers_to_cancelled_checks,
+                     turn_moves_to_a_fresh_socket_a_bounded_number_of_times);
 }

@@ -28,6 +28,8 @@ typedef struct scen {
     bool same_lan;                 /* B sits in A's LAN (nat_b ignored) */
     bool dual_stack;               /* public hosts also get an IPv6 address */
     bool stun_on_turn;             /* the TURN server is the STUN server too (else a separate one) */
+    camrtc_time_us turn_linger;    /* the TURN server keeps deallocated 5-tuples this long (coturn) */
+    bool earlier_run_a;            /* an agent on A's host and port allocated and deallocated first */
     sim_ice_opts oa, ob;
 } scen;
 
@@ -93,6 +95,26 @@ static void print_trace(void *user, camrtc_time_us now, const char *what, const 
            camrtc_addr_format(from, f, sizeof f), camrtc_addr_format(to, t, sizeof t), len, kind);
 }
 
+static bool no_relay_yet(void *user)
+{
+    return ((sim_ice_peer *)user)->cands_signalled[CAMRTC_ICE_RELAY] == 0;
+}
+
+/* An earlier run of A's program, on A's host and (fixed) port: it allocates on the TURN
+ * server, deallocates on close and is gone; the server may still hold that 5-tuple. */
+static bool earlier_run(world *w, const scen *sc)
+{
+    sim_ice_peer *p = sim_ice_new(w->s, w->ha, "A0", &sc->oa);
+    if (!p)
+        return false;
+    add_servers(w, p, true);
+    bool ok = sim_ice_start(p) >= 0 && sim_run_while(w->s, no_relay_yet, p, sim_now(w->s) + CAMRTC_SEC(2));
+    ok = ok && sim_ice_close(p) >= 0;
+    sim_run_for(w->s, CAMRTC_MS(100));   /* the deallocation and its answer */
+    sim_ice_free(p);
+    return ok;
+}
+
 /* Build the network and the two agents, and start both. False on a setup failure. */
 static bool world_start(world *w, const scen *sc)
 {
@@ -116,6 +138,9 @@ static bool world_start(world *w, const scen *sc)
         w->hb = side(w, sc, sc->nat_b, "b", "198.51.100.2", "10.0.2.10", "198.51.100.12", "2001:db8::12", &w->nb);
     sim_host_set_link(w->ha, SIM_BOTH, &sc->link_a);
     sim_host_set_link(w->hb, SIM_BOTH, &sc->link_b);
+    turn_server_set_linger(sim_turn_server(w->turn), sc->turn_linger);
+    if (sc->earlier_run_a && !earlier_run(w, sc))
+        return false;
     w->p[0] = sim_ice_new(w->s, w->ha, "A", &sc->oa);
     w->p[1] = sim_ice_new(w->s, w->hb, "B", &sc->ob);
     if (!w->p[0] || !w->p[1])
@@ -632,6 +657,68 @@ SCENARIO(relay_only_both_sides)
     CHECK_EQ_INT(rx[1], 20);
 }
 
+/* The rare relay-only failure of bench/ice_bench.py, made deterministic. coturn keeps a
+ * deallocated allocation's 5-tuple for about a second (its timers tick once a second) and
+ * refuses an Allocate from it with 437 before any credential check; a new process that gets
+ * the port of a recent one (here: a fixed port, behind a NAT that keeps its mapping) is
+ * refused, and clearing (Refresh LIFETIME 0) does not free the 5-tuple either. */
+static scen lingering_allocation_scen(bool open_udp)
+{
+    scen sc = scen_default(SIM_NAT_FULL_CONE, PUBLIC);
+    sc.turn_a = sc.turn_b = true;
+    sc.oa.ice.policy = sc.ob.ice.policy = CAMRTC_ICE_POLICY_RELAY;
+    sc.turn_linger = CAMRTC_SEC(1);
+    sc.earlier_run_a = true;
+    sc.oa.port = 40000;
+    sc.oa.no_open_udp = !open_udp;
+    return sc;
+}
+
+/* RFC 8656 §7.4: A allocates again from a fresh socket (another 5-tuple) and connects. */
+SCENARIO(relay_moves_off_a_port_the_server_still_holds)
+{
+    scen sc = lingering_allocation_scen(true);
+    CHECK(world_start(w, &sc));
+    CHECK(world_connect(w, CAMRTC_SEC(10)));
+    print_connect("relay after a 437 on A's port", w);
+    CHECK(connect_time(w) < CAMRTC_SEC(2));
+    /* Refused before and after clearing, then allocated from the fresh socket. */
+    CHECK_EQ_INT(turn_server_get_stats(sim_turn_server(w->turn))->mismatches, 2);
+    CHECK_EQ_INT(w->p[0]->turn_socks, 1);
+    CHECK_EQ_INT(camrtc_ice_get_stats(w->p[0]->agent)->turn_moves, 1);
+    CHECK_EQ_INT(w->p[0]->server_errors, 0);
+    for (int i = 0; i < 2; i++) {
+        CHECK_EQ_INT(w->p[i]->sel_local.type, CAMRTC_ICE_RELAY);
+        CHECK_EQ_INT(w->p[i]->sel_remote.type, CAMRTC_ICE_RELAY);
+    }
+    uint64_t rx[2];
+    exchange(w, 20, rx);
+    CHECK_EQ_INT(rx[0], 20);
+    CHECK_EQ_INT(rx[1], 20);
+    /* Closing deallocates from the socket the allocation lives on. */
+    uint64_t before = turn_server_get_stats(sim_turn_server(w->turn))->deallocations;
+    CHECK(sim_ice_close(w->p[0]) >= 0);
+    sim_run_for(w->s, CAMRTC_MS(100));
+    CHECK_EQ_INT(turn_server_get_stats(sim_turn_server(w->turn))->deallocations, before + 1);
+}
+
+/* The failure as it was: without a fresh socket A's allocation fails with 437 and A, relay
+ * only, has no candidate at all. */
+SCENARIO(relay_without_a_fresh_socket_fails_on_a_held_port)
+{
+    scen sc = lingering_allocation_scen(false);
+    CHECK(world_start(w, &sc));
+    CHECK(!world_connect(w, CAMRTC_SEC(10)));
+    CHECK_EQ_INT(w->p[0]->server_errors, 1);
+    bool saw_437 = false;
+    for (size_t i = 0; i < w->p[0]->n_records; i++)
+        saw_437 |= w->p[0]->records[i].type == CAMRTC_ICE_EV_SERVER_ERROR && w->p[0]->records[i].value == 437;
+    CHECK(saw_437);
+    CHECK_EQ_INT(w->p[0]->cands_signalled[CAMRTC_ICE_RELAY], 0);
+    CHECK_EQ_INT(w->p[0]->gathering_done, 1);
+    CHECK_EQ_INT(camrtc_ice_get_stats(w->p[0]->agent)->turn_moves, 0);
+}
+
 /* ---- long sessions, LANs, IPv6, messy paths ---- */
 
 /* Stay up for t of virtual time, with a data exchange every minute; false on any drop. */
@@ -852,7 +939,8 @@ int main(void)
                      trickle_candidates_before_credentials, trickle_late_candidates_one_side,
                      trickle_late_candidates_both_sides, consent_loss_disconnects_then_fails,
                      consent_comes_back_after_a_short_cut, ice_restart_keeps_data_flowing,
-                     relay_only_one_side, relay_only_both_sides, healthy_path_never_disconnects,
+                     relay_only_one_side, relay_only_both_sides, relay_moves_off_a_port_the_server_still_holds,
+                     relay_without_a_fresh_socket_fails_on_a_held_port, healthy_path_never_disconnects,
                      stun_and_turn_on_one_server, consent_keeps_nat_bindings_alive,
                      relay_survives_allocation_and_permission_refreshes, same_lan_uses_host_candidates,
                      dual_stack_pairs_within_a_family, duplicated_reordered_rate_limited_path,

@@ -11,6 +11,7 @@
 #include "camrtc/error.h"
 #include "camrtc/iceuv.h"
 #include "camrtc/kvs.h"
+#include "camrtc/stun.h"
 #include "check.h"
 
 #define FAIL_AFTER_MS 5000
@@ -271,6 +272,89 @@ TEST(iceuv_turn_tcp_refused_ends_gathering_without_relay)
     CHECK_EQ_INT(h.a.close_calls, 1);
 }
 
+/* A UDP "TURN server" for which every 5-tuple is taken: it answers each request with 437
+ * (RFC 8656 §7.2) and notes the source ports. The agent clears, then moves the allocation to
+ * a fresh socket from the adapter (io.open_udp), CAMRTC_ICE_TURN_MOVES times, then gives up. */
+typedef struct taken_server {
+    harness h;                   /* first: side.h points here */
+    uv_udp_t udp;
+    unsigned requests;
+    uint16_t ports[8];
+    unsigned nports;
+    uint8_t rbuf[1500];
+} taken_server;
+
+static void taken_alloc(uv_handle_t *hd, size_t suggested, uv_buf_t *buf)
+{
+    taken_server *t = hd->data;
+    buf->base = (char *)t->rbuf;
+    buf->len = sizeof t->rbuf;
+}
+
+static void taken_recv(uv_udp_t *u, ssize_t n, const uv_buf_t *buf, const struct sockaddr *from, unsigned flags)
+{
+    taken_server *t = u->data;
+    camrtc_stun_msg m;
+    if (n > 0 && from && camrtc_stun_parse(&m, (const uint8_t *)buf->base, (size_t)n) == CAMRTC_OK &&
+        camrtc_stun_class(m.type) == CAMRTC_STUN_REQUEST) {
+        t->requests++;
+        uint16_t port = ntohs(((const struct sockaddr_in *)from)->sin_port);
+        bool seen = false;
+        for (unsigned i = 0; i < t->nports; i++)
+            seen |= t->ports[i] == port;
+        if (!seen && t->nports < 8)
+            t->ports[t->nports++] = port;
+        uint8_t out[128];
+        camrtc_stun_builder b;
+        camrtc_stun_build_init(&b, out, sizeof out, camrtc_stun_type(camrtc_stun_method(m.type), CAMRTC_STUN_ERROR),
+                               m.txid);
+        camrtc_stun_add_error(&b, 437, "Allocation Mismatch");
+        camrtc_stun_add_fingerprint(&b);
+        int len = camrtc_stun_build_finish(&b);
+        if (len > 0)
+            uv_udp_try_send(u, &(uv_buf_t){.base = (char *)out, .len = (size_t)len}, 1, from);
+    }
+}
+
+static void taken_on_close(camrtc_iceuv *u, void *ud)
+{
+    side *s = ud;
+    on_close(u, ud);
+    uv_close((uv_handle_t *)&((taken_server *)s->h)->udp, NULL);
+}
+
+TEST(iceuv_turn_udp_moves_to_fresh_sockets_while_the_server_answers_437)
+{
+    taken_server t;
+    CHECK_EQ_INT(harness_init(&t.h), 0);
+    t.requests = t.nports = 0;
+    struct sockaddr_in sin;
+    struct sockaddr_storage ss;
+    int sslen = (int)sizeof ss;
+    uv_ip4_addr("127.0.0.1", 0, &sin);
+    uv_udp_init(&t.h.loop, &t.udp);
+    t.udp.data = &t;
+    CHECK_EQ_INT(uv_udp_bind(&t.udp, (const struct sockaddr *)&sin, 0), 0);
+    CHECK_EQ_INT(uv_udp_getsockname(&t.udp, (struct sockaddr *)&ss, &sslen), 0);
+    CHECK_EQ_INT(uv_udp_recv_start(&t.udp, taken_alloc, taken_recv), 0);
+    camrtc_iceuv_config cfg = loopback_config(true);
+    cfg.ice.policy = CAMRTC_ICE_POLICY_RELAY;
+    static const camrtc_iceuv_callbacks gcb = { .on_event = on_event_gather_only, .on_close = taken_on_close };
+    CHECK_EQ_INT(camrtc_iceuv_new(&t.h.loop, &cfg, &gcb, &t.h.a, &t.h.a.u), CAMRTC_OK);
+    char url[64];
+    snprintf(url, sizeof url, "turn:127.0.0.1:%u", (unsigned)ntohs(((struct sockaddr_in *)&ss)->sin_port));
+    CHECK_EQ_INT(camrtc_iceuv_add_server(t.h.a.u, url, "user", "pass"), CAMRTC_OK);
+    CHECK_EQ_INT(camrtc_iceuv_gather(t.h.a.u), CAMRTC_OK);
+    CHECK_EQ_INT(harness_run(&t.h), 0);
+    CHECK(!t.h.timed_out);
+    CHECK(t.h.a.gathered);
+    CHECK_EQ_INT(t.h.a.candidates, 0);
+    /* Allocate, clearing Refresh, Allocate: from the host socket, then from each fresh one. */
+    CHECK_EQ_INT(t.nports, 1 + CAMRTC_ICE_TURN_MOVES);
+    CHECK_EQ_INT(t.requests, 3 * (1 + CAMRTC_ICE_TURN_MOVES));
+    CHECK_EQ_INT(t.h.a.close_calls, 1);
+}
+
 /* ---- GetIceServerConfig → servers ------------------------------------------------------ */
 
 /* A GetIceServerConfig answer shaped as AWS sends it (KVS us-west-2, 2024): two entries,
@@ -420,6 +504,7 @@ int main(void)
 {
     return RUN_TESTS(iceuv_loopback_connects_carries_data_and_closes, iceuv_close_before_gather_calls_on_close_once,
                      iceuv_refuses_bad_urls_and_late_servers, iceuv_turn_tcp_refused_ends_gathering_without_relay,
+                     iceuv_turn_udp_moves_to_fresh_sockets_while_the_server_answers_437,
                      iceuv_kvs_aws_config_takes_turn_udp_and_tls_skips_dtls,
                      iceuv_kvs_stun_without_credentials_bad_uris_skipped_not_fatal,
                      iceuv_kvs_uris_past_the_server_bound_are_skipped_and_counted);

@@ -414,6 +414,56 @@ TEST(allocation_mismatch_clears_the_stale_allocation_once)
     fx_free(&f);
 }
 
+/* coturn checks the 5-tuple before the credentials: a 437 answers the first, unauthenticated
+ * Allocate when a deallocated allocation still holds this 5-tuple (it lingers after Refresh
+ * LIFETIME 0). The clearing Refresh goes out anyway; its 401 gives the nonce. When the 5-tuple
+ * stays taken, the client fails with code 437 (its owner may move to another port). */
+TEST(mismatch_to_the_unauthenticated_allocate_clears_with_the_refresh_challenge)
+{
+    for (int still_taken = 0; still_taken <= 1; still_taken++) {
+        fx f;
+        CHECK(fx_init(&f, false));
+        CHECK_EQ_INT(camrtc_turn_start(f.t, f.now), CAMRTC_OK);
+        camrtc_stun_msg m;
+        CHECK(fx_msg(&f, -1, &m));
+        CHECK(m.integrity < 0);
+        int code = 437;
+        CHECK_EQ_INT(fx_answer(&f, &m, CAMRTC_STUN_ERROR, NULL, add_error, &code), CAMRTC_OK);
+        CHECK_EQ_INT(f.nev, 0);
+        /* Refresh LIFETIME 0, unauthenticated (no nonce yet), then with credentials. */
+        CHECK(fx_msg(&f, -1, &m));
+        CHECK_EQ_INT(camrtc_stun_method(m.type), CAMRTC_STUN_REFRESH);
+        CHECK(m.integrity < 0);
+        CHECK_EQ_INT(fx_challenge(&f, -1, 401, 0), CAMRTC_OK);
+        CHECK(fx_msg(&f, -1, &m));
+        CHECK_EQ_INT(camrtc_stun_method(m.type), CAMRTC_STUN_REFRESH);
+        uint32_t lt = 99;
+        CHECK_EQ_INT(camrtc_stun_get_u32(&m, CAMRTC_STUN_A_LIFETIME, &lt), CAMRTC_OK);
+        CHECK_EQ_INT(lt, 0);
+        CHECK_EQ_INT(camrtc_stun_check_integrity(&m, f.key, 16), CAMRTC_OK);
+        lt = 0;
+        CHECK_EQ_INT(fx_ok_last(&f, add_lifetime, &lt), CAMRTC_OK);
+        /* Allocate again, with credentials. */
+        CHECK(fx_msg(&f, -1, &m));
+        CHECK_EQ_INT(camrtc_stun_method(m.type), CAMRTC_STUN_ALLOCATE);
+        CHECK_EQ_INT(camrtc_stun_check_integrity(&m, f.key, 16), CAMRTC_OK);
+        if (still_taken) {
+            CHECK_EQ_INT(fx_answer(&f, &m, CAMRTC_STUN_ERROR, f.key, add_error, &code), CAMRTC_OK);
+            CHECK_EQ_INT(f.nev, 1);
+            CHECK_EQ_INT(f.ev[0].type, CAMRTC_TURN_EV_FAILED);
+            CHECK_EQ_INT(f.ev[0].code, 437);
+            CHECK_EQ_INT(f.ev[0].err, CAMRTC_ESTATE);
+            CHECK_EQ_INT(count_method(&f, 0, CAMRTC_STUN_ALLOCATE), 2);   /* bounded: no third */
+        } else {
+            lt = 600;
+            CHECK_EQ_INT(fx_ok_last(&f, add_allocated, &lt), CAMRTC_OK);
+            CHECK_EQ_INT(camrtc_turn_get_state(f.t), CAMRTC_TURN_ALLOCATED);
+            CHECK_EQ_INT(f.ev[0].type, CAMRTC_TURN_EV_ALLOCATED);
+        }
+        fx_free(&f);
+    }
+}
+
 /* ---- timers ---- */
 
 TEST(refresh_a_minute_before_expiry_or_halfway)
@@ -998,6 +1048,7 @@ int main(void)
     return RUN_TESTS(allocate_401_then_authenticated_allocate, stale_nonce_retries_with_new_nonce,
                      wrong_password_fails_with_401, try_alternate_and_other_errors_fail,
                      allocation_mismatch_clears_the_stale_allocation_once,
+                     mismatch_to_the_unauthenticated_allocate_clears_with_the_refresh_challenge,
                      refresh_a_minute_before_expiry_or_halfway, permission_and_channel_bind_with_their_refreshes,
                      permission_refused_and_given_up, send_indication_then_channel_data_and_both_back,
                      stream_channel_data_is_padded_both_ways, keepalive_after_15_quiet_seconds_over_udp_only,
