@@ -132,6 +132,7 @@ typedef struct camrtc_pc_io {
     void (*send_stream)(void *user, int stream, const uint8_t *data, size_t len);
     void (*close_stream)(void *user, int stream);
     void (*event)(void *user, const camrtc_pc_event *ev);
+    int (*open_udp)(void *user, const camrtc_addr *local);   /* optional, as in ice.h */
 } camrtc_pc_io;
 
 /* Counters, named after the W3C webrtc-stats members they stand for. */

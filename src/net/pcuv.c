@@ -156,12 +156,19 @@ static void io_close_stream(void *user, int stream)
     iceuv_io_close_stream(p->drv, stream);
 }
 
+static int io_open_udp(void *user, const camrtc_addr *local)
+{
+    camrtc_pcuv *p = user;
+    return iceuv_io_open_udp(p->drv, local);
+}
+
 static const camrtc_pc_io pc_io = {
     .send_udp = io_send_udp,
     .open_stream = io_open_stream,
     .send_stream = io_send_stream,
     .close_stream = io_close_stream,
     .event = io_event,
+    .open_udp = io_open_udp,
 };
 
 static void drv_closed(camrtc_iceuv *u, void *ud)

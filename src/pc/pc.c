@@ -260,6 +260,12 @@ static void ice_close_stream(void *user, int stream)
         pc->io.close_stream(pc->user, stream);
 }
 
+static int ice_open_udp(void *user, const camrtc_addr *local)
+{
+    camrtc_pc *pc = user;
+    return pc->io.open_udp ? pc->io.open_udp(pc->user, local) : CAMRTC_EUNSUPPORTED;
+}
+
 static void ice_state(camrtc_pc *pc, camrtc_ice_state st)
 {
     pc->ice_state = st;
@@ -309,6 +315,7 @@ static const camrtc_ice_io pc_ice_io = {
     .send_stream = ice_send_stream,
     .close_stream = ice_close_stream,
     .event = ice_event,
+    .open_udp = ice_open_udp,
 };
 
 /* ---- lifecycle --------------------------------------------------------------------------- */
