@@ -188,6 +188,7 @@ static void io_event(void *user, const camrtc_pc_event *ev)
         post(p, MSG_CANDIDATE, ev->line, strlen(ev->line));
         break;
     case CAMRTC_PC_EV_GATHERING_DONE:
+        p->gathering_done++;
         post(p, MSG_END, "", 0);
         break;
     case CAMRTC_PC_EV_KEYFRAME_WANTED:
@@ -204,7 +205,26 @@ static void io_event(void *user, const camrtc_pc_event *ev)
     sim_trace_mix(p->s, &ev->type, sizeof ev->type);
 }
 
-static const camrtc_pc_io sim_pc_io = {.send_udp = io_send_udp, .event = io_event};
+static void sock_recv(void *user, sim_sock *sock, const camrtc_addr *from, const uint8_t *data, size_t len);
+
+/* One more socket on local's IP, for a TURN allocation the agent moves off a taken 5-tuple
+ * (as sim_ice does for the bare agent); at most SIM_PC_MAX_SOCKS in all. */
+static int io_open_udp(void *user, const camrtc_addr *local)
+{
+    sim_pc *p = user;
+    camrtc_addr a = *local;
+    a.port = 0;
+    if (p->n_socks >= SIM_PC_MAX_SOCKS)
+        return CAMRTC_ELIMIT;
+    sim_sock *k = sim_udp_bind(p->h, &a, sock_recv, p);
+    if (!k)
+        return CAMRTC_EIO;
+    p->socks[p->n_socks] = k;
+    p->turn_socks++;
+    return p->n_socks++;
+}
+
+static const camrtc_pc_io sim_pc_io = {.send_udp = io_send_udp, .event = io_event, .open_udp = io_open_udp};
 
 static void sock_recv(void *user, sim_sock *sock, const camrtc_addr *from, const uint8_t *data, size_t len)
 {
@@ -212,6 +232,8 @@ static void sock_recv(void *user, sim_sock *sock, const camrtc_addr *from, const
     int i = 0;
     while (i < p->n_socks && p->socks[i] != sock)
         i++;
+    if (i == p->n_socks)
+        return;
     camrtc_pc_udp_input(p->pc, sim_now(p->s), i, from, data, len);
     sim_pc_reschedule(p);
 }
@@ -220,6 +242,15 @@ static void sock_recv(void *user, sim_sock *sock, const camrtc_addr *from, const
 
 sim_pc *sim_pc_new(sim *s, sim_host *h, const char *name, camrtc_pc_role role, const camrtc_pc_config *cfg)
 {
+    return sim_pc_new_opts(s, h, name, role, cfg, NULL);
+}
+
+sim_pc *sim_pc_new_opts(sim *s, sim_host *h, const char *name, camrtc_pc_role role, const camrtc_pc_config *cfg,
+                        const sim_pc_opts *o)
+{
+    sim_pc_opts none = {0};
+    if (!o)
+        o = &none;
     sim_pc *p = calloc(1, sizeof *p);
     if (!p)
         return NULL;
@@ -243,13 +274,18 @@ sim_pc *sim_pc_new(sim *s, sim_host *h, const char *name, camrtc_pc_role role, c
     c.rng = &p->rng;
     c.log = &p->log;
     c.ice.include_loopback = true;
+    camrtc_pc_io io = sim_pc_io;
+    if (o->no_open_udp)
+        io.open_udp = NULL;
     if (camrtc_cert_self_signed(name, 30, &p->rng, &p->cert) != CAMRTC_OK ||
-        camrtc_pc_new(&p->pc, &c, &sim_pc_io, p) != CAMRTC_OK) {
+        camrtc_pc_new(&p->pc, &c, &io, p) != CAMRTC_OK) {
         sim_pc_free(p);
         return NULL;
     }
     for (int i = 0; i < sim_host_n_addrs(h) && i < SIM_MAX_ADDRS; i++) {
-        sim_sock *k = sim_udp_bind(h, sim_host_addr(h, i), sock_recv, p);
+        camrtc_addr local = *sim_host_addr(h, i);
+        local.port = o->port;
+        sim_sock *k = sim_udp_bind(h, &local, sock_recv, p);
         if (!k) {
             sim_pc_free(p);
             return NULL;
@@ -282,6 +318,13 @@ void sim_pc_free(sim_pc *p)
     camrtc_cert_free(&p->cert);
     camrtc_rng_free(&p->rng);
     free(p);
+}
+
+int sim_pc_add_server(sim_pc *p, const camrtc_ice_server *srv)
+{
+    int rc = camrtc_pc_add_server(p->pc, sim_now(p->s), srv);
+    sim_pc_reschedule(p);
+    return rc;
 }
 
 void sim_pc_inject(sim_pc *p, const uint8_t *data, size_t len)

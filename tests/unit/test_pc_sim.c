@@ -6,7 +6,10 @@
  * Checked: frames come out in order, all decodable, NAL for NAL identical to what was
  * sent; with 5 % loss and 40 ms RTT NACK recovers everything; a PLI reaches the master
  * as a keyframe request; a wrong DTLS fingerprint fails the connection with no media;
- * garbage RTP/RTCP/DTLS is counted and harmless. Virtual time to first frame is printed.
+ * garbage RTP/RTCP/DTLS is counted and harmless; relay-only through a TURN server that
+ * still holds one side's port (coturn after a restart), the allocation moves to a fresh
+ * socket (camrtc_pc_io.open_udp) and video flows, and without one it fails cleanly.
+ * Virtual time to first frame is printed.
  * CAMRTC_LOG=debug prints state changes with their virtual time. */
 #include "check.h"
 #include "sim_pc.h"
@@ -16,13 +19,18 @@
 #include <string.h>
 
 #include "camrtc/error.h"
+#include "ice/agent_int.h"
 #include "pc/pc_int.h"
+#include "turn_server.h"
 
 #define MAX_NALS 8
 #define N_AU 12                   /* the files of h264dir */
 #define MAX_FRAMES 256
 #define BIG_NAL 3000              /* the synthetic slice: about three FU-A fragments */
 #define FRAME_US 33333
+#define TURN_USER "sim-user"
+#define TURN_PASS "sim-pass"
+#define HELD_PORT 40000           /* a fixed port, as a restarted program may get again */
 
 typedef struct nalu {
     uint8_t *data;
@@ -51,7 +59,8 @@ typedef struct rx {
 
 typedef struct world {
     sim *s;
-    sim_host *hm, *hv, *hv2;
+    sim_host *hm, *hv, *hv2, *hturn;
+    sim_turn *turn;               /* relay scenarios */
     sim_pc *master, *viewer;
     sim_pc *master2, *viewer2;    /* fan-out: a second connection fed from the same packets */
     camrtc_pc_packets shared;
@@ -193,7 +202,75 @@ typedef struct scen {
     sim_link_config link_viewer2;
     bool join;                    /* fan-out: master2 may start from the shared history */
     camrtc_time_us join_max_age;
+    bool relay;                   /* a TURN server lingering as coturn does; both sides relay only */
+    int held;                     /* relay: HELD_* side whose port an earlier run's allocation holds */
+    bool no_open_udp;             /* relay: the glue of both sides offers no open_udp */
 } scen;
+
+enum { HELD_NONE, HELD_MASTER, HELD_VIEWER };
+
+static bool not_gathered(void *user)
+{
+    return ((sim_pc *)user)->gathering_done == 0;
+}
+
+/* Give p the TURN server (UDP). */
+static bool add_turn(world *w, sim_pc *p)
+{
+    camrtc_ice_server t = {.turn = true, .transport = CAMRTC_ICE_UDP, .addr = *sim_turn_addr(w->turn),
+                           .username = TURN_USER, .password = TURN_PASS};
+    return sim_pc_add_server(p, &t) == CAMRTC_OK;
+}
+
+/* An earlier run of a program on h and HELD_PORT (which role it had does not matter): it
+ * allocates on the TURN server, deallocates on close and is gone; the server keeps that
+ * 5-tuple for a second and answers 437 to an Allocate from it meanwhile. */
+static bool earlier_run(world *w, sim_host *h)
+{
+    const turn_server_stats *ts = turn_server_get_stats(sim_turn_server(w->turn));
+    uint64_t allocs = ts->allocations, deallocs = ts->deallocations;
+    camrtc_pc_config c = {.ice.policy = CAMRTC_ICE_POLICY_RELAY};
+    sim_pc_opts o = {.port = HELD_PORT};
+    sim_pc *p = sim_pc_new_opts(w->s, h, "earlier", CAMRTC_PC_RECEIVER, &c, &o);
+    if (!p)
+        return false;
+    bool ok = add_turn(w, p) && sim_pc_offer(p) == CAMRTC_OK &&
+              sim_run_while(w->s, not_gathered, p, sim_now(w->s) + CAMRTC_SEC(2));
+    camrtc_pc_close(p->pc, sim_now(w->s));
+    sim_pc_reschedule(p);
+    sim_run_for(w->s, CAMRTC_MS(100));   /* the deallocation and its answer */
+    sim_pc_free(p);
+    return ok && ts->allocations == allocs + 1 && ts->deallocations == deallocs + 1;
+}
+
+/* The TURN server, and the earlier run on the held side's host. */
+static bool relay_start(world *w, const scen *sc)
+{
+    w->hturn = sim_host_new(w->s, "turn", NULL);
+    sim_host_add_addr(w->hturn, "10.0.0.100");
+    w->turn = sim_turn_new(w->s, w->hturn, 3478, TURN_USER, TURN_PASS);
+    if (!w->turn)
+        return false;
+    turn_server_set_linger(sim_turn_server(w->turn), CAMRTC_SEC(1));   /* coturn 4.6 */
+    return sc->held == HELD_NONE || earlier_run(w, sc->held == HELD_MASTER ? w->hm : w->hv);
+}
+
+/* The master or the viewer of a relay scenario: relay only, on HELD_PORT when held. */
+static sim_pc *relay_pc(world *w, const scen *sc, bool master)
+{
+    camrtc_pc_config c = master ? (camrtc_pc_config){0} : sc->viewer_cfg;
+    c.ice.policy = CAMRTC_ICE_POLICY_RELAY;
+    sim_pc_opts o = {.no_open_udp = sc->no_open_udp};
+    if (sc->held == (master ? HELD_MASTER : HELD_VIEWER))
+        o.port = HELD_PORT;
+    sim_pc *p = sim_pc_new_opts(w->s, master ? w->hm : w->hv, master ? "master" : "viewer",
+                                master ? CAMRTC_PC_SENDER : CAMRTC_PC_RECEIVER, &c, &o);
+    if (p && !add_turn(w, p)) {
+        sim_pc_free(p);
+        return NULL;
+    }
+    return p;
+}
 
 static world *world_new(const scen *sc)
 {
@@ -210,8 +287,15 @@ static world *world_new(const scen *sc)
     sim_host_add_addr(w->hv, "10.0.0.2");
     sim_host_set_link(w->hm, SIM_BOTH, &sc->link_master);
     sim_host_set_link(w->hv, SIM_BOTH, &sc->link_viewer);
-    w->master = sim_pc_new(w->s, w->hm, "master", CAMRTC_PC_SENDER, NULL);
-    w->viewer = sim_pc_new(w->s, w->hv, "viewer", CAMRTC_PC_RECEIVER, &sc->viewer_cfg);
+    if (sc->relay) {
+        if (!relay_start(w, sc))
+            return w;
+        w->master = relay_pc(w, sc, true);
+        w->viewer = relay_pc(w, sc, false);
+    } else {
+        w->master = sim_pc_new(w->s, w->hm, "master", CAMRTC_PC_SENDER, NULL);
+        w->viewer = sim_pc_new(w->s, w->hv, "viewer", CAMRTC_PC_RECEIVER, &sc->viewer_cfg);
+    }
     if (!w->master || !w->viewer)
         return w;
     w->master->signal_delay = w->viewer->signal_delay = CAMRTC_MS(30);
@@ -249,6 +333,7 @@ static void world_free(world *w)
     sim_pc_free(w->master2);
     sim_pc_free(w->viewer2);
     camrtc_pc_packets_free(&w->shared);
+    sim_turn_free(w->turn);
     sim_free(w->s);
     for (int i = 0; i < N_AU; i++)
         for (size_t j = 0; j < w->aus[i].n; j++)
@@ -848,6 +933,113 @@ TEST(a_pli_crossing_the_held_idr_a_viewer_joined_from_is_ignored)
     world_free(w);
 }
 
+/* ---- relay only, from a port the TURN server still holds ---- */
+
+/* coturn keeps a deallocated allocation's 5-tuple for about a second and answers 437 to an
+ * Allocate from it; a master or viewer restarted on the port of its previous run meets
+ * exactly that. Both sides relay only (ICE transport policy relay), 10 ms links. */
+static scen held_port_scen(int held, bool open_udp)
+{
+    scen sc = {.seed = 37, .relay = true, .held = held, .no_open_udp = !open_udp};
+    sc.link_master.delay = sc.link_viewer.delay = CAMRTC_MS(10);
+    return sc;
+}
+
+static const camrtc_ice_stats *ice_stats(sim_pc *p)
+{
+    return camrtc_ice_get_stats(camrtc_pc_ice(p->pc));
+}
+
+/* RFC 8656 §7.4, through the whole peer connection: the held side is refused before and
+ * after clearing, allocates again from one fresh socket the pc asked its glue for, and
+ * the connection comes up relay to relay with every frame delivered and decodable. */
+static void check_moved(int held)
+{
+    scen sc = held_port_scen(held, true);
+    world *w = world_ok(&sc);
+    CHECK(w != NULL);
+    if (!w)
+        return;
+    sim_pc *moved = held == HELD_MASTER ? w->master : w->viewer;
+    sim_pc *other = held == HELD_MASTER ? w->viewer : w->master;
+    run(w, 90);
+    CHECK_EQ_INT(w->master->state, CAMRTC_PC_CONNECTED);
+    CHECK_EQ_INT(w->viewer->state, CAMRTC_PC_CONNECTED);
+    const turn_server_stats *ts = turn_server_get_stats(sim_turn_server(w->turn));
+    CHECK_EQ_INT(ts->mismatches, 2);
+    CHECK_EQ_INT(moved->turn_socks, 1);
+    CHECK_EQ_INT(ice_stats(moved)->turn_moves, 1);
+    CHECK_EQ_INT(other->turn_socks, 0);
+    CHECK_EQ_INT(ice_stats(other)->turn_moves, 0);
+    sim_pc *both[2] = {w->master, w->viewer};
+    for (int i = 0; i < 2; i++) {
+        camrtc_ice_candidate l, r;
+        CHECK_EQ_INT(camrtc_ice_get_selected(camrtc_pc_ice(both[i]->pc), &l, &r), CAMRTC_OK);
+        CHECK_EQ_INT(l.type, CAMRTC_ICE_RELAY);
+        CHECK_EQ_INT(r.type, CAMRTC_ICE_RELAY);
+    }
+    check_stream(w, &w->rx, 90);
+    camrtc_pc_stats vs;
+    camrtc_pc_get_stats(w->viewer->pc, &vs);
+    CHECK_EQ_INT(vs.frames_decodable, w->rx.n);
+    print_ttff(w, held == HELD_MASTER ? "relay, master moved" : "relay, viewer moved");
+    /* Closing deallocates both, the moved one from the socket it lives on. */
+    uint64_t before = ts->deallocations;
+    for (int i = 0; i < 2; i++) {
+        camrtc_pc_close(both[i]->pc, sim_now(w->s));
+        sim_pc_reschedule(both[i]);
+    }
+    sim_run_for(w->s, CAMRTC_MS(100));
+    CHECK_EQ_INT(ts->deallocations, before + 2);
+    world_free(w);
+}
+
+TEST(relay_only_master_moves_off_a_port_the_turn_server_still_holds)
+{
+    check_moved(HELD_MASTER);
+}
+
+TEST(relay_only_viewer_moves_off_a_port_the_turn_server_still_holds)
+{
+    check_moved(HELD_VIEWER);
+}
+
+/* The same without camrtc_pc_io.open_udp: the master's allocation fails with 437 and, relay
+ * only, it has no candidate: ICE fails on both sides, no media, nothing left behind. */
+TEST(relay_only_master_without_a_fresh_socket_fails_cleanly_on_a_held_port)
+{
+    scen sc = held_port_scen(HELD_MASTER, false);
+    world *w = world_ok(&sc);
+    CHECK(w != NULL);
+    if (!w)
+        return;
+    run(w, 60);
+    sim_run_for(w->s, CAMRTC_SEC(40));   /* ICE gives up about 30 s after it started */
+    CHECK_EQ_INT(w->master->state, CAMRTC_PC_FAILED);
+    CHECK_EQ_INT(w->viewer->state, CAMRTC_PC_FAILED);
+    CHECK_EQ_INT(w->master->state_at[CAMRTC_PC_CONNECTED], 0);
+    CHECK_EQ_INT(w->viewer->state_at[CAMRTC_PC_CONNECTED], 0);
+    CHECK_EQ_INT(w->rx.n, 0);
+    CHECK_EQ_INT(w->rx.first_sent, -1);
+    camrtc_pc_stats ms;
+    camrtc_pc_get_stats(w->master->pc, &ms);
+    CHECK_EQ_INT(ms.packets_sent, 0);
+    CHECK_EQ_INT(turn_server_get_stats(sim_turn_server(w->turn))->mismatches, 2);
+    CHECK_EQ_INT(ice_stats(w->master)->turn_moves, 0);
+    CHECK_EQ_INT(w->master->turn_socks, 0);
+    /* White box: the agent did ask the pc for a fresh socket (the pass-through), and the
+     * pc, whose glue has none, refused. */
+    camrtc_ice_agent *a = camrtc_pc_ice(w->master->pc);
+    CHECK_EQ_INT(a->nrelays, 1);
+    CHECK_EQ_INT(a->relays[0].moves, 1);
+    CHECK_EQ_INT(a->relays[0].own_sock, -1);
+    CHECK(a->relays[0].failed);
+    printf("  relay, no fresh socket: master failed (%s) %.1f s, viewer failed (%s) %.1f s after the offer (virtual)\n",
+           camrtc_strerror(w->master->fail_error), (double)(w->master->state_at[CAMRTC_PC_FAILED] - w->offer_at) / 1e6,
+           camrtc_strerror(w->viewer->fail_error), (double)(w->viewer->state_at[CAMRTC_PC_FAILED] - w->offer_at) / 1e6);
+    world_free(w);
+}
+
 int main(void)
 {
     return RUN_TESTS(clean_path_delivers_identical_frames, loss_is_recovered_by_nack,
@@ -857,5 +1049,8 @@ int main(void)
                      a_joining_viewer_asks_for_an_idr_when_the_held_one_is_too_old,
                      forget_keyframe_drops_the_held_idr, a_blackout_brings_one_pli_and_no_nack_flood,
                      fanout_a_stale_pli_brings_no_idr_and_a_genuine_one_does,
-                     a_pli_crossing_the_held_idr_a_viewer_joined_from_is_ignored);
+                     a_pli_crossing_the_held_idr_a_viewer_joined_from_is_ignored,
+                     relay_only_master_moves_off_a_port_the_turn_server_still_holds,
+                     relay_only_viewer_moves_off_a_port_the_turn_server_still_holds,
+                     relay_only_master_without_a_fresh_socket_fails_cleanly_on_a_held_port);
 }
