@@ -52,6 +52,7 @@ typedef struct session {
     camrtc_time_us first_rtp_at;                /* master: first media packet sent (of an IDR) */
     char local_cand[CAMRTC_ICE_CANDIDATE_STRLEN], remote_cand[CAMRTC_ICE_CANDIDATE_STRLEN];
     camrtc_pc_stats last;                       /* read at on_close */
+    uint64_t turn_moves;                        /* ICE's, read at state changes (gone at on_close) */
     camrtc_iceuv_stats net;
     uint64_t bytes_prev;                        /* for the status line */
     camrtc_pc_state state;
@@ -319,6 +320,7 @@ static void on_pc_event(camrtc_pcuv *p, void *ud, const camrtc_pc_event *ev)
     switch (ev->type) {
     case CAMRTC_PC_EV_STATE:
         s->state = ev->state;
+        s->turn_moves = camrtc_ice_get_stats(camrtc_pc_ice(camrtc_pcuv_pc(p)))->turn_moves;
         CAMRTC_LOGI(m->log, MOD, "%s: %s%s%s", who, camrtc_pc_state_name(ev->state),
                     ev->state == CAMRTC_PC_FAILED ? ": " : "", ev->state == CAMRTC_PC_FAILED ? camrtc_strerror(ev->error) : "");
         if (ev->state == CAMRTC_PC_CONNECTED) {
@@ -620,6 +622,10 @@ static cJSON *session_json(const peer_media *m, const session *s)
     add_u64(tr, "packetsSent", s->net.udp_sent);
     add_u64(tr, "packetsReceived", s->net.udp_received);
     add_u64(tr, "srtpErrors", st.srtp_errors);
+    /* Not a W3C name: TURN allocations moved to a fresh socket off a 5-tuple the server
+     * still held (437, RFC 8656 §7.4). */
+    camrtc_pc *pc = s->pc ? camrtc_pcuv_pc(s->pc) : NULL;
+    add_u64(tr, "turnMoves", pc ? camrtc_ice_get_stats(camrtc_pc_ice(pc))->turn_moves : s->turn_moves);
     return o;
 }
 
