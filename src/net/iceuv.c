@@ -41,10 +41,8 @@ void iceuv_maybe_finish(camrtc_iceuv *u)
         return;
     if (u->cb.on_close)
         u->cb.on_close(u, u->ud);
-    for (unsigned i = 0; i < u->nservers; i++) {
-        free(u->servers[i].username);
-        free(u->servers[i].password);
-    }
+    iceuv_free_servers(u);
+    iceuv_free_sockets(u);
     camrtc_tls_config_free(u->own_tls);
     free(u->ca_file);
     free(u->interfaces);
@@ -83,15 +81,8 @@ static void teardown(camrtc_iceuv *u)
     uv_close((uv_handle_t *)&u->flush_idle, on_flush_closed);
     uv_timer_stop(&u->timer);
     uv_close((uv_handle_t *)&u->timer, on_timer_closed);
-    for (unsigned i = 0; i < u->nsocks; i++) {
-        if (!u->socks[i].live)
-            continue;
-        uv_udp_recv_stop(&u->socks[i].udp);
-        uv_close((uv_handle_t *)&u->socks[i].udp, iceuv_on_sock_closed);
-    }
-    for (unsigned i = 0; i < u->nservers; i++)
-        if (u->servers[i].gai.loop)   /* still resolving: the callback still comes */
-            uv_cancel((uv_req_t *)&u->servers[i].gai);
+    iceuv_close_sockets(u);
+    iceuv_cancel_lookups(u);
     for (iceuv_stream *s = u->streams; s; s = s->next)
         if (s->conn)
             camrtc_conn_abort(s->conn);
@@ -236,6 +227,7 @@ void iceuv_drv_abort(camrtc_iceuv *u)
 {
     if (!u)
         return;
+    iceuv_free_servers(u);
     free(u->interfaces);
     free(u->ca_file);
     camrtc_rng_free(&u->rng);

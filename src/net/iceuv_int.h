@@ -124,9 +124,12 @@ struct camrtc_iceuv {
     char *ca_file;
     bool tls_insecure;
 
-    iceuv_sock socks[CAMRTC_ICEUV_MAX_SOCKETS + ICEUV_TURN_SOCKETS];
+    /* Made one by one as they are opened or added (most connections have a few sockets and
+     * 0-2 servers), freed with the driver; a socket's and a server's address must not move
+     * while libuv holds its handle or request. */
+    iceuv_sock *socks[CAMRTC_ICEUV_MAX_SOCKETS + ICEUV_TURN_SOCKETS];
     unsigned nsocks, nlive;
-    iceuv_server servers[CAMRTC_ICEUV_MAX_SERVERS];
+    iceuv_server *servers[CAMRTC_ICEUV_MAX_SERVERS];
     unsigned nservers;
     unsigned dns_pending;
     iceuv_stream *streams;
@@ -148,12 +151,18 @@ struct camrtc_iceuv {
 /* iceuv.c: free the driver once it is tearing down and nothing calls back any more. */
 void iceuv_maybe_finish(camrtc_iceuv *u);
 
-/* iceuv_udp.c: the sockets. */
+/* iceuv_udp.c: the sockets. close_sockets closes every handle (each calls back once);
+ * free_sockets frees them once they all have. */
 int iceuv_bind_all(camrtc_iceuv *u, camrtc_time_us now);
 void iceuv_flush_out(camrtc_iceuv *u);
-void iceuv_on_sock_closed(uv_handle_t *h);
+void iceuv_close_sockets(camrtc_iceuv *u);
+void iceuv_free_sockets(camrtc_iceuv *u);
 
-/* iceuv_servers.c: every socket and server is registered: let the owner gather. */
+/* iceuv_servers.c: start_gather once every socket and server is registered (the owner
+ * may gather); cancel_lookups stops the name lookups (each still calls back once);
+ * free_servers frees the servers once no lookup is left. */
 void iceuv_start_gather(camrtc_iceuv *u);
+void iceuv_cancel_lookups(camrtc_iceuv *u);
+void iceuv_free_servers(camrtc_iceuv *u);
 
 #endif

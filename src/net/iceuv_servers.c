@@ -15,6 +15,27 @@
 #define MOD "iceuv"
 
 
+static void free_server(iceuv_server *s)
+{
+    free(s->username);
+    free(s->password);
+    free(s);
+}
+
+void iceuv_cancel_lookups(camrtc_iceuv *u)
+{
+    for (unsigned i = 0; i < u->nservers; i++)
+        if (u->servers[i]->gai.loop)   /* still resolving: the callback still comes */
+            uv_cancel((uv_req_t *)&u->servers[i]->gai);
+}
+
+void iceuv_free_servers(camrtc_iceuv *u)
+{
+    for (unsigned i = 0; i < u->nservers; i++)
+        free_server(u->servers[i]);
+    u->nservers = 0;
+}
+
 static void register_server(camrtc_iceuv *u, iceuv_server *s)
 {
     camrtc_ice_server srv = {
@@ -77,20 +98,22 @@ int camrtc_iceuv_add_server(camrtc_iceuv *u, const char *url, const char *userna
         return CAMRTC_ESTATE;
     if (u->nservers >= CAMRTC_ICEUV_MAX_SERVERS)
         return CAMRTC_ELIMIT;
-    iceuv_server *s = &u->servers[u->nservers];
-    memset(s, 0, sizeof *s);
-    int rc = camrtc_ice_url_parse(&s->url, url);
+    camrtc_ice_url parsed;
+    int rc = camrtc_ice_url_parse(&parsed, url);
     if (rc < 0)
         return rc;
+    iceuv_server *s = calloc(1, sizeof *s);
+    if (!s)
+        return CAMRTC_ENOMEM;
+    s->url = parsed;
     s->u = u;
     s->username = username ? strdup(username) : NULL;
     s->password = password ? strdup(password) : NULL;
     if ((username && !s->username) || (password && !s->password)) {
-        free(s->username);
-        free(s->password);
+        free_server(s);
         return CAMRTC_ENOMEM;
     }
-    u->nservers++;
+    u->servers[u->nservers++] = s;
     if (camrtc_addr_parse(&s->addr, s->url.host, s->url.port) == CAMRTC_OK) {
         register_server(u, s);
         return CAMRTC_OK;
@@ -169,7 +192,7 @@ int camrtc_iceuv_get_server(const camrtc_iceuv *u, unsigned i, camrtc_iceuv_serv
         return CAMRTC_EINVAL;
     if (i >= u->nservers)
         return CAMRTC_ENOTFOUND;
-    const iceuv_server *s = &u->servers[i];
+    const iceuv_server *s = u->servers[i];
     *out = (camrtc_iceuv_server_info){ .url = &s->url, .username = s->username, .password = s->password };
     return CAMRTC_OK;
 }

@@ -93,8 +93,8 @@ static const char *stream_host(const camrtc_iceuv *u, const camrtc_addr *to, boo
 {
     camrtc_ice_transport t = tls ? CAMRTC_ICE_TLS : CAMRTC_ICE_TCP;
     for (unsigned i = 0; i < u->nservers; i++)
-        if (u->servers[i].url.transport == t && camrtc_addr_equal(&u->servers[i].addr, to))
-            return u->servers[i].url.host;
+        if (u->servers[i]->url.transport == t && camrtc_addr_equal(&u->servers[i]->addr, to))
+            return u->servers[i]->url.host;
     return camrtc_addr_ip_str(to, ip, ipsz);
 }
 

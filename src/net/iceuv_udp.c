@@ -15,11 +15,29 @@
 
 #define MOD "iceuv"
 
-void iceuv_on_sock_closed(uv_handle_t *h)
+static void on_sock_closed(uv_handle_t *h)
 {
     iceuv_sock *s = h->data;
     s->u->refs--;
     iceuv_maybe_finish(s->u);
+}
+
+/* A failed bind has closed its handle already (open_socket). */
+void iceuv_close_sockets(camrtc_iceuv *u)
+{
+    for (unsigned i = 0; i < u->nsocks; i++) {
+        if (!u->socks[i]->live)
+            continue;
+        uv_udp_recv_stop(&u->socks[i]->udp);
+        uv_close((uv_handle_t *)&u->socks[i]->udp, on_sock_closed);
+    }
+}
+
+void iceuv_free_sockets(camrtc_iceuv *u)
+{
+    for (unsigned i = 0; i < u->nsocks; i++)
+        free(u->socks[i]);
+    u->nsocks = u->nlive = 0;
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -74,12 +92,12 @@ static void on_flush_idle(uv_idle_t *h)
 void iceuv_io_send_udp(void *user, int sock, const camrtc_addr *to, const uint8_t *data, size_t len)
 {
     camrtc_iceuv *u = user;
-    if (sock < 0 || (unsigned)sock >= u->nsocks || !u->socks[sock].live)
+    if (sock < 0 || (unsigned)sock >= u->nsocks || !u->socks[sock]->live)
         return;
     struct sockaddr_storage ss;
     if (!camrtc_addr_to_sockaddr(to, (struct sockaddr *)&ss))
         return;
-    if (udp_batch_add(&u->out, &u->socks[sock].udp, &ss, data, len) && u->out.n == 1) {
+    if (udp_batch_add(&u->out, &u->socks[sock]->udp, &ss, data, len) && u->out.n == 1) {
         uv_check_start(&u->flush, on_flush);
         uv_idle_start(&u->flush_idle, on_flush_idle);
     }
@@ -90,10 +108,15 @@ static int open_socket(camrtc_iceuv *u, const struct sockaddr *sa)
 {
     if (u->nsocks >= sizeof u->socks / sizeof u->socks[0])
         return CAMRTC_ELIMIT;
-    iceuv_sock *s = &u->socks[u->nsocks];
+    iceuv_sock *s = calloc(1, sizeof *s);
+    if (!s)
+        return CAMRTC_ENOMEM;
     int rc = uv_udp_init(u->loop, &s->udp);
-    if (rc < 0)
+    if (rc < 0) {
+        free(s);
         return camrtc_err_from_uv(rc);
+    }
+    u->socks[u->nsocks] = s;
     s->udp.data = s;
     s->u = u;
     s->id = (int)u->nsocks;
@@ -113,7 +136,7 @@ static int open_socket(camrtc_iceuv *u, const struct sockaddr *sa)
         camrtc_addr a;
         camrtc_addr_from_sockaddr(&a, sa);
         CAMRTC_LOGW(u->log, MOD, "cannot bind UDP on %s: %s", camrtc_addr_ip_str(&a, ip, sizeof ip), uv_strerror(rc));
-        uv_close((uv_handle_t *)&s->udp, iceuv_on_sock_closed);
+        uv_close((uv_handle_t *)&s->udp, on_sock_closed);
         return camrtc_err_from_uv(rc);
     }
     s->live = true;
@@ -128,7 +151,7 @@ static int bind_socket(camrtc_iceuv *u, const struct sockaddr *sa, camrtc_time_u
     if (id < 0)
         return id;
     iceuv_drv_enter(u);
-    int rc = u->ops->add_host(u->owner, now, id, &u->socks[id].local);
+    int rc = u->ops->add_host(u->owner, now, id, &u->socks[id]->local);
     iceuv_drv_leave(u);
     return rc;
 }
@@ -148,7 +171,7 @@ int iceuv_io_open_udp(void *user, const camrtc_addr *local)
 static bool already_bound(const camrtc_iceuv *u, const camrtc_addr *a)
 {
     for (unsigned i = 0; i < u->nsocks; i++)
-        if (u->socks[i].live && camrtc_addr_ip_equal(&u->socks[i].local, a))
+        if (u->socks[i]->live && camrtc_addr_ip_equal(&u->socks[i]->local, a))
             return true;
     return false;
 }
