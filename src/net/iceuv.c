@@ -58,14 +58,12 @@ static void on_timer_closed(uv_handle_t *h)
     iceuv_maybe_finish(u);
 }
 
-
 static void on_flush_closed(uv_handle_t *h)
 {
     camrtc_iceuv *u = h->data;
     u->refs--;
     iceuv_maybe_finish(u);
 }
-
 
 /* Close every handle, cancel name lookups, drop streams; on_close comes once all of
  * them have called back. The agent goes first so that nothing calls into it again. */

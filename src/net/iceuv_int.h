@@ -145,7 +145,9 @@ struct camrtc_iceuv {
     bool stream_start_failed;     /* some stream has start_err to report */
     camrtc_time_us close_deadline;
     camrtc_iceuv_stats stats;
-    uint8_t rbuf[CAMRTC_ICEUV_RECV_SIZE];  /* every socket reads here: one datagram at a time */
+    /* Every socket reads here, one datagram at a time. The drivers of one loop could share
+     * one, but a loop has no place of ours to keep it in short of global state. */
+    uint8_t rbuf[CAMRTC_ICEUV_RECV_SIZE];
 };
 
 /* iceuv.c: free the driver once it is tearing down and nothing calls back any more. */

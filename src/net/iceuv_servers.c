@@ -14,7 +14,6 @@
 
 #define MOD "iceuv"
 
-
 static void free_server(iceuv_server *s)
 {
     free(s->username);

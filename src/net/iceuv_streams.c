@@ -13,7 +13,6 @@
 
 #define MOD "iceuv"
 
-
 static iceuv_stream *find_stream(camrtc_iceuv *u, int id)
 {
     for (iceuv_stream *s = u->streams; s; s = s->next)
