@@ -1,16 +1,34 @@
 #include "camrtc/rand.h"
 
+#include <stdlib.h>
 #include <string.h>
 
+#include <mbedtls/entropy.h>
+
 #include "camrtc/error.h"
+
+/* The DRBG's entropy callback, for seeding and for each reseed (every
+ * MBEDTLS_CTR_DRBG_RESEED_INTERVAL requests): mbedtls's default sources (the OS's
+ * getrandom or /dev/urandom, and whatever else the library is built with) gathered
+ * through an entropy context made for the call. Keeping that context beside every DRBG
+ * cost its full size in each rng, for one use in thousands of requests. */
+static int os_entropy(void *unused, unsigned char *out, size_t n)
+{
+    mbedtls_entropy_context *e = malloc(sizeof *e);
+    if (!e)
+        return MBEDTLS_ERR_ENTROPY_SOURCE_FAILED;
+    mbedtls_entropy_init(e);
+    int rc = mbedtls_entropy_func(e, out, n);
+    mbedtls_entropy_free(e);
+    free(e);
+    return rc;
+}
 
 int camrtc_rng_init(camrtc_rng *rng)
 {
     static const unsigned char pers[] = "camrtc";
-    mbedtls_entropy_init(&rng->entropy);
     mbedtls_ctr_drbg_init(&rng->drbg);
-    if (mbedtls_ctr_drbg_seed(&rng->drbg, mbedtls_entropy_func, &rng->entropy, pers,
-                              sizeof pers - 1) != 0) {
+    if (mbedtls_ctr_drbg_seed(&rng->drbg, os_entropy, NULL, pers, sizeof pers - 1) != 0) {
         camrtc_rng_free(rng);
         return CAMRTC_ECRYPTO;
     }
@@ -31,7 +49,6 @@ int camrtc_rng_init_seed(camrtc_rng *rng, uint64_t seed)
     uint8_t s[8];
     for (int i = 0; i < 8; i++)
         s[i] = (uint8_t)(seed >> (8 * i));
-    mbedtls_entropy_init(&rng->entropy);
     mbedtls_ctr_drbg_init(&rng->drbg);
     if (mbedtls_ctr_drbg_seed(&rng->drbg, seed_entropy, s, NULL, 0) != 0) {
         camrtc_rng_free(rng);
@@ -73,7 +90,6 @@ uint32_t camrtc_rng_uniform(camrtc_rng *rng, uint32_t bound)
 void camrtc_rng_free(camrtc_rng *rng)
 {
     mbedtls_ctr_drbg_free(&rng->drbg);
-    mbedtls_entropy_free(&rng->entropy);
 }
 
 int camrtc_rng_mbedtls(void *p_rng, unsigned char *out, size_t n)

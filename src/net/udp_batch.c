@@ -50,8 +50,8 @@ static void send_run(udp_batch *b, unsigned from, unsigned to)
         const udp_batch_item *o = &b->item[from + i];
         iov[i] = (struct iovec){.iov_base = b->mem + o->off, .iov_len = o->len};
         msg[i].msg_hdr.msg_name = (void *)&o->to;
-        msg[i].msg_hdr.msg_namelen = o->to.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                                                  : sizeof(struct sockaddr_in);
+        msg[i].msg_hdr.msg_namelen = o->to.sa.sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                                     : sizeof(struct sockaddr_in);
         msg[i].msg_hdr.msg_iov = &iov[i];
         msg[i].msg_hdr.msg_iovlen = 1;
     }
@@ -72,7 +72,7 @@ static void send_run(udp_batch *b, unsigned from, unsigned to)
 {
     for (unsigned i = from; i < to; i++) {
         const udp_batch_item *o = &b->item[i];
-        send_now(b, o->sock, (const struct sockaddr *)&o->to, b->mem + o->off, o->len);
+        send_now(b, o->sock, &o->to.sa, b->mem + o->off, o->len);
     }
 }
 #endif
@@ -95,7 +95,7 @@ bool udp_batch_add(udp_batch *b, uv_udp_t *sock, const struct sockaddr_storage *
         b->mem = malloc(UDP_BATCH_BYTES);
     if (b->n == UDP_BATCH_MAX || b->used + len > UDP_BATCH_BYTES || !b->mem)
         udp_batch_flush(b);   /* full: keep the order, send what waits first */
-    if (!b->mem || len > UDP_BATCH_BYTES) {
+    if (!b->mem || len > UDP_BATCH_BYTES || (to->ss_family != AF_INET && to->ss_family != AF_INET6)) {
         send_now(b, sock, (const struct sockaddr *)to, data, len);
         return false;
     }
@@ -103,7 +103,7 @@ bool udp_batch_add(udp_batch *b, uv_udp_t *sock, const struct sockaddr_storage *
     o->sock = sock;
     o->off = b->used;
     o->len = (unsigned)len;
-    o->to = *to;
+    memcpy(&o->to, to, to->ss_family == AF_INET6 ? sizeof o->to.in6 : sizeof o->to.in4);
     memcpy(b->mem + o->off, data, len);
     b->used += (unsigned)len;
     return true;

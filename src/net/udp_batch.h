@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <uv.h>
@@ -24,10 +25,18 @@
 #define UDP_BATCH_MAX 16
 #define UDP_BATCH_BYTES (UDP_BATCH_MAX * 1280u)
 
+/* A destination: IPv4 or IPv6, no bigger (a sockaddr_storage would be 128 bytes of the
+ * item's 144, in every one of the UDP_BATCH_MAX items of every connection). */
+typedef union udp_batch_addr {
+    struct sockaddr sa;
+    struct sockaddr_in in4;
+    struct sockaddr_in6 in6;
+} udp_batch_addr;
+
 typedef struct udp_batch_item {
     uv_udp_t *sock;
     unsigned off, len;             /* bytes at mem + off */
-    struct sockaddr_storage to;
+    udp_batch_addr to;
 } udp_batch_item;
 
 typedef struct udp_batch {
@@ -41,9 +50,10 @@ typedef struct udp_batch {
 /* An empty queue counting into *sent and *failed (both owned by the caller). */
 void udp_batch_init(udp_batch *b, uint64_t *sent, uint64_t *failed);
 
-/* Queue a copy of one datagram to `to` on sock, after sending what waits when it would
- * not fit. Returns true when it waits in the queue (the caller must flush it later),
- * false when it was sent at once (longer than the queue, or no memory for it). */
+/* Queue a copy of one datagram to `to` (AF_INET or AF_INET6) on sock, after sending what
+ * waits when it would not fit. Returns true when it waits in the queue (the caller must
+ * flush it later), false when it was sent at once (longer than the queue, no memory for
+ * it, or another address family, which the send then refuses and counts). */
 bool udp_batch_add(udp_batch *b, uv_udp_t *sock, const struct sockaddr_storage *to, const uint8_t *data,
                    size_t len);
 

@@ -1,9 +1,13 @@
-/* SHA-256 (FIPS 180-4 examples), HMAC-SHA256 (RFC 4231) and HMAC-SHA1 (RFC 2202). */
+/* SHA-256 (FIPS 180-4 examples), HMAC-SHA256 (RFC 4231) and HMAC-SHA1 (RFC 2202); the
+ * random source (camrtc/rand.h) seeds and reseeds from the OS. */
+#include <string.h>
+
 #include "check.h"
 
 #include "camrtc/codec.h"
 #include "camrtc/crypto.h"
 #include "camrtc/error.h"
+#include "camrtc/rand.h"
 
 static void to_hex(const uint8_t *d, size_t n, char *out)
 {
@@ -115,8 +119,44 @@ TEST(hmac_empty_key_and_data)
     CHECK_EQ_STR(hex, "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
 }
 
+/* The rng keeps no entropy context: its DRBG gets a fresh one for each (re)seed. With a
+ * reseed before every request, each request goes back to the OS and still succeeds. */
+TEST(rng_seeds_and_reseeds_from_the_os)
+{
+    camrtc_rng a, b;
+    CHECK_EQ_INT(camrtc_rng_init(&a), CAMRTC_OK);
+    CHECK_EQ_INT(camrtc_rng_init(&b), CAMRTC_OK);
+    uint8_t x[32], y[32];
+    CHECK_EQ_INT(camrtc_rng_bytes(&a, x, sizeof x), CAMRTC_OK);
+    CHECK_EQ_INT(camrtc_rng_bytes(&b, y, sizeof y), CAMRTC_OK);
+    CHECK(memcmp(x, y, sizeof x) != 0);   /* two seeds alike: 2^-256 */
+    mbedtls_ctr_drbg_set_reseed_interval(&a.drbg, 1);
+    for (int i = 0; i < 4; i++) {
+        memcpy(y, x, sizeof x);
+        CHECK_EQ_INT(camrtc_rng_bytes(&a, x, sizeof x), CAMRTC_OK);
+        CHECK(memcmp(x, y, sizeof x) != 0);
+    }
+    camrtc_rng_free(&a);
+    camrtc_rng_free(&b);
+}
+
+/* A fixed seed gives the same stream (tests and the simulated network rely on it). */
+TEST(rng_fixed_seed_repeats)
+{
+    camrtc_rng a, b;
+    CHECK_EQ_INT(camrtc_rng_init_seed(&a, 42), CAMRTC_OK);
+    CHECK_EQ_INT(camrtc_rng_init_seed(&b, 42), CAMRTC_OK);
+    uint8_t x[64], y[64];
+    CHECK_EQ_INT(camrtc_rng_bytes(&a, x, sizeof x), CAMRTC_OK);
+    CHECK_EQ_INT(camrtc_rng_bytes(&b, y, sizeof y), CAMRTC_OK);
+    CHECK(memcmp(x, y, sizeof x) == 0);
+    camrtc_rng_free(&a);
+    camrtc_rng_free(&b);
+}
+
 int main(void)
 {
     return RUN_TESTS(sha256_fips_vectors, sha256_incremental_million_a, sha256_incremental_equals_one_shot,
-                     hmac_sha256_rfc4231, hmac_sha1_rfc2202, hmac_empty_key_and_data);
+                     hmac_sha256_rfc4231, hmac_sha1_rfc2202, hmac_empty_key_and_data,
+                     rng_seeds_and_reseeds_from_the_os, rng_fixed_seed_repeats);
 }

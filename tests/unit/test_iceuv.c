@@ -500,6 +500,50 @@ TEST(iceuv_kvs_uris_past_the_server_bound_are_skipped_and_counted)
     CHECK_EQ_INT(h.a.close_calls, 1);
 }
 
+/* Servers are made one by one as they are added: a driver with several (a name to
+ * resolve, TURN over TCP to a closed port, STUN and TURN over UDP where nothing answers)
+ * still connects to one with none, and both free everything on close (LSan in the
+ * sanitizer build). */
+TEST(iceuv_drivers_with_no_and_several_servers_connect_and_free_all)
+{
+    harness h;
+    CHECK_EQ_INT(harness_init(&h), 0);
+    uint16_t port = closed_tcp_port(&h.loop);
+    CHECK(port != 0);
+    camrtc_iceuv_config ca = loopback_config(true), cb = loopback_config(false);
+    ca.ice.gather_timeout = CAMRTC_MS(300);   /* the silent servers end gathering soon */
+    CHECK_EQ_INT(camrtc_iceuv_new(&h.loop, &ca, &cbs, &h.a, &h.a.u), CAMRTC_OK);
+    CHECK_EQ_INT(camrtc_iceuv_new(&h.loop, &cb, &cbs, &h.b, &h.b.u), CAMRTC_OK);
+    h.a.peer = &h.b;
+    h.b.peer = &h.a;
+    char tcp[64], udp[64];
+    snprintf(tcp, sizeof tcp, "turn:localhost:%u?transport=tcp", (unsigned)port);
+    snprintf(udp, sizeof udp, "turn:127.0.0.1:%u", (unsigned)port);
+    CHECK_EQ_INT(camrtc_iceuv_add_server(h.a.u, tcp, "user", "pass"), CAMRTC_OK);
+    CHECK_EQ_INT(camrtc_iceuv_add_server(h.a.u, udp, "user", NULL), CAMRTC_OK);
+    CHECK_EQ_INT(camrtc_iceuv_add_server(h.a.u, "stun:127.0.0.1:9", NULL, NULL), CAMRTC_OK);
+    CHECK(camrtc_iceuv_add_server(h.a.u, "turn:", "u", "p") < 0);   /* refused: not counted */
+    CHECK_EQ_INT(camrtc_iceuv_server_count(h.a.u), 3);
+    CHECK_EQ_INT(camrtc_iceuv_server_count(h.b.u), 0);
+    check_server(h.a.u, 0, CAMRTC_ICE_TCP, "localhost", port, "user", "pass");
+    check_server(h.a.u, 1, CAMRTC_ICE_UDP, "127.0.0.1", port, "user", NULL);
+    camrtc_ice_agent *aa = camrtc_iceuv_agent(h.a.u), *ab = camrtc_iceuv_agent(h.b.u);
+    CHECK_EQ_INT(camrtc_iceuv_set_remote_credentials(h.a.u, camrtc_ice_local_ufrag(ab), camrtc_ice_local_pwd(ab)), 0);
+    CHECK_EQ_INT(camrtc_iceuv_set_remote_credentials(h.b.u, camrtc_ice_local_ufrag(aa), camrtc_ice_local_pwd(aa)), 0);
+    CHECK_EQ_INT(camrtc_iceuv_gather(h.a.u), CAMRTC_OK);
+    CHECK_EQ_INT(camrtc_iceuv_gather(h.b.u), CAMRTC_OK);
+    CHECK(camrtc_iceuv_socket_count(h.a.u) >= 1);
+    uv_timer_start(&h.resend, on_resend, RESEND_MS, RESEND_MS);
+    CHECK_EQ_INT(harness_run(&h), 0);
+
+    CHECK(!h.timed_out);
+    CHECK(h.a.selected && h.b.selected);
+    CHECK_EQ_STR(h.a.received, "hello from b");
+    CHECK_EQ_STR(h.b.received, "hello from a");
+    CHECK_EQ_INT(h.a.close_calls, 1);
+    CHECK_EQ_INT(h.b.close_calls, 1);
+}
+
 int main(void)
 {
     return RUN_TESTS(iceuv_loopback_connects_carries_data_and_closes, iceuv_close_before_gather_calls_on_close_once,
@@ -507,5 +551,6 @@ int main(void)
                      iceuv_turn_udp_moves_to_fresh_sockets_while_the_server_answers_437,
                      iceuv_kvs_aws_config_takes_turn_udp_and_tls_skips_dtls,
                      iceuv_kvs_stun_without_credentials_bad_uris_skipped_not_fatal,
-                     iceuv_kvs_uris_past_the_server_bound_are_skipped_and_counted);
+                     iceuv_kvs_uris_past_the_server_bound_are_skipped_and_counted,
+                     iceuv_drivers_with_no_and_several_servers_connect_and_free_all);
 }
