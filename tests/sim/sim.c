@@ -663,6 +663,20 @@ sim_sock *sim_udp_bind(sim_host *h, const camrtc_addr *local, sim_recv_cb cb, vo
     return k;
 }
 
+int sim_udp_bind_extra(sim_host *h, const camrtc_addr *local, sim_sock **socks, int *n, int max,
+                       sim_recv_cb cb, void *user)
+{
+    if (*n >= max)
+        return CAMRTC_ELIMIT;
+    camrtc_addr a = *local;
+    a.port = 0;
+    sim_sock *k = sim_udp_bind(h, &a, cb, user);
+    if (!k)
+        return CAMRTC_EIO;
+    socks[*n] = k;
+    return (*n)++;
+}
+
 void sim_udp_close(sim_sock *sock)
 {
     if (!sock)

@@ -189,6 +189,13 @@ sim_sock *sim_udp_bind(sim_host *h, const camrtc_addr *local, sim_recv_cb cb, vo
 /* Close: no more callbacks; packets in flight to it are dropped as no_socket. */
 void sim_udp_close(sim_sock *sock);
 
+/* One more socket on local's IP (an ephemeral port) into socks[*n], for a TURN allocation
+ * the ICE agent moves off a 5-tuple the server still holds (camrtc_ice_io.open_udp and
+ * camrtc_pc_io.open_udp): returns its index and counts it in *n, CAMRTC_ELIMIT when all
+ * max slots are used, CAMRTC_EIO when the bind fails. */
+int sim_udp_bind_extra(sim_host *h, const camrtc_addr *local, sim_sock **socks, int *n, int max,
+                       sim_recv_cb cb, void *user);
+
 /* Send a datagram. CAMRTC_ETOOBIG past SIM_MAX_PACKET, CAMRTC_EINVAL for an unset or
  * other-family destination. Loss on the way is silent (counted), as with UDP. */
 int sim_udp_send(sim_sock *sock, const camrtc_addr *to, const uint8_t *data, size_t len);

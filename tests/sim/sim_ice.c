@@ -186,16 +186,10 @@ static void io_send_stream(void *user, int stream, const uint8_t *data, size_t l
 static int io_open_udp(void *user, const camrtc_addr *local)
 {
     sim_ice_peer *p = user;
-    camrtc_addr a = *local;
-    a.port = 0;
-    if (p->n_socks >= SIM_ICE_MAX_SOCKS)
-        return CAMRTC_ELIMIT;
-    sim_sock *k = sim_udp_bind(p->h, &a, sock_recv, p);
-    if (!k)
-        return CAMRTC_EIO;
-    p->socks[p->n_socks] = k;
-    p->turn_socks++;
-    return p->n_socks++;
+    int i = sim_udp_bind_extra(p->h, local, p->socks, &p->n_socks, SIM_ICE_MAX_SOCKS, sock_recv, p);
+    if (i >= 0)
+        p->turn_socks++;
+    return i;
 }
 static void io_close_stream(void *user, int stream) {}
 

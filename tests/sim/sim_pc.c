@@ -212,16 +212,10 @@ static void sock_recv(void *user, sim_sock *sock, const camrtc_addr *from, const
 static int io_open_udp(void *user, const camrtc_addr *local)
 {
     sim_pc *p = user;
-    camrtc_addr a = *local;
-    a.port = 0;
-    if (p->n_socks >= SIM_PC_MAX_SOCKS)
-        return CAMRTC_ELIMIT;
-    sim_sock *k = sim_udp_bind(p->h, &a, sock_recv, p);
-    if (!k)
-        return CAMRTC_EIO;
-    p->socks[p->n_socks] = k;
-    p->turn_socks++;
-    return p->n_socks++;
+    int i = sim_udp_bind_extra(p->h, local, p->socks, &p->n_socks, SIM_PC_MAX_SOCKS, sock_recv, p);
+    if (i >= 0)
+        p->turn_socks++;
+    return i;
 }
 
 static const camrtc_pc_io sim_pc_io = {.send_udp = io_send_udp, .event = io_event, .open_udp = io_open_udp};
