@@ -155,12 +155,20 @@ static int32_t br_se(bitreader *b)
     return (k & 1) ? (int32_t)((k + 1) / 2) : -(int32_t)(k / 2);
 }
 
+/* scaling_list() (7.3.2.1.1.1): delta_scale is se(v) in -128..127 (7.4.2.1.1.1); a value
+ * outside it is malformed (and would overflow the sum below). */
 static void skip_scaling_list(bitreader *b, int size)
 {
     int last = 8, next = 8;
     for (int j = 0; j < size && !b->bad; j++) {
-        if (next != 0)
-            next = (last + br_se(b) + 256) % 256;
+        if (next != 0) {
+            int32_t delta = br_se(b);
+            if (delta < -128 || delta > 127) {
+                b->bad = true;
+                return;
+            }
+            next = (last + delta + 256) % 256;
+        }
         last = next == 0 ? last : next;
     }
 }
