@@ -35,12 +35,9 @@ static void enter(camrtc_iceuv *u)
 
 /* ---- teardown -------------------------------------------------------------------- */
 
-void iceuv_maybe_finish(camrtc_iceuv *u)
+/* The driver's memory, once no handle of it is open (or none ever was). */
+static void drv_free(camrtc_iceuv *u)
 {
-    if (!u->tearing_down || u->refs)
-        return;
-    if (u->cb.on_close)
-        u->cb.on_close(u, u->ud);
     iceuv_free_servers(u);
     iceuv_free_sockets(u);
     camrtc_tls_config_free(u->own_tls);
@@ -49,6 +46,15 @@ void iceuv_maybe_finish(camrtc_iceuv *u)
     udp_batch_free(&u->out);
     camrtc_rng_free(&u->rng);
     free(u);
+}
+
+void iceuv_maybe_finish(camrtc_iceuv *u)
+{
+    if (!u->tearing_down || u->refs)
+        return;
+    if (u->cb.on_close)
+        u->cb.on_close(u, u->ud);
+    drv_free(u);
 }
 
 static void on_timer_closed(uv_handle_t *h)
@@ -223,13 +229,8 @@ void iceuv_drv_set_owner(camrtc_iceuv *u, const camrtc_iceuv_ops *ops, void *own
 /* No handle is open yet (no owner): free at once. */
 void iceuv_drv_abort(camrtc_iceuv *u)
 {
-    if (!u)
-        return;
-    iceuv_free_servers(u);
-    free(u->interfaces);
-    free(u->ca_file);
-    camrtc_rng_free(&u->rng);
-    free(u);
+    if (u)
+        drv_free(u);
 }
 
 camrtc_rng *iceuv_drv_rng(camrtc_iceuv *u)

@@ -49,6 +49,19 @@ typedef struct ctx {
     struct slow *slow;           /* the slow-encoder test's state */
 } ctx;
 
+/* Whether nal ends frame after_frame (0 = never) and nothing was asked yet: then it is
+ * asked now, and how many frames the encoder had finished is noted. */
+static bool ask_now(ctx *c, const camrtc_nal *nal, uint64_t after_frame)
+{
+    if (!after_frame || c->asked || !nal->last_of_frame || nal->frame_id != after_frame)
+        return false;
+    c->asked = true;
+    camrtc_pipeline_stats st;
+    camrtc_pipeline_get_stats(c->p, &st);
+    c->encoded_at_ask = st.frames_encoded;
+    return true;
+}
+
 static void on_nal(void *user, const camrtc_nal *nal)
 {
     ctx *c = user;
@@ -67,23 +80,12 @@ static void on_nal(void *user, const camrtc_nal *nal)
             camrtc_pipeline_get_stats(c->p, &st);
         }
     }
-    if (c->idr_after_frame && !c->asked && nal->last_of_frame &&
-        nal->frame_id == c->idr_after_frame) {
-        c->asked = true;
-        camrtc_pipeline_stats st;
-        camrtc_pipeline_get_stats(c->p, &st);
-        c->encoded_at_ask = st.frames_encoded;
+    if (ask_now(c, nal, c->idr_after_frame)) {
         camrtc_pipeline_force_idr(c->p);
         camrtc_pipeline_set_bitrate(c->p, 300);
     }
-    if (c->profile_after_frame && !c->asked && nal->last_of_frame &&
-        nal->frame_id == c->profile_after_frame) {
-        c->asked = true;
-        camrtc_pipeline_stats st;
-        camrtc_pipeline_get_stats(c->p, &st);
-        c->encoded_at_ask = st.frames_encoded;
+    if (ask_now(c, nal, c->profile_after_frame))
         camrtc_pipeline_set_profile(c->p, c->profile);
-    }
     if (c->nheld < c->hold)
         c->held[c->nheld++] = nal;
     else
@@ -194,8 +196,10 @@ TEST(released_nals_reuse_a_few_buffers)
 {
     ctx c;
     ctx_init(&c);
-    camrtc_pipeline_settings set = {.max_frames = 60, .out_capacity = 16, .unpaced = true};
-    CHECK_EQ_INT(start(&c, "testsrc", 320, 240, 30, &set), CAMRTC_OK);
+    /* Paced (120 fps, about 1 s): unpaced, the encoder could outrun the loop and fill
+     * the 16-item ring, and the drops to the next IDR would leave too few NALs. */
+    camrtc_pipeline_settings set = {.max_frames = 120, .out_capacity = 16};
+    CHECK_EQ_INT(start(&c, "testsrc", 320, 240, 120, &set), CAMRTC_OK);
     uv_run(&c.loop, UV_RUN_DEFAULT);
     CHECK(!c.timed_out);
     CHECK(c.ended);
